@@ -1,0 +1,205 @@
+//! The manifest, `revalign.toml`: the organisation, its teams, its data sources, defaults.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Id, Period};
+
+/// The manifest (`revalign.toml`): who the organisation is, its teams and their
+/// heads, the data sources the check reads, and defaults for the other files.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    /// The schema this file follows, for editors that read a `$schema` key.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// The organisation.
+    pub organization: Organization,
+    /// The teams, keyed by id (`[team.sales]`). At least two: the point is the
+    /// agreement between them (typically `sales` and `marketing`; SDR, RevOps or
+    /// customer success may join).
+    #[schemars(extend("minProperties" = 2, "propertyNames" = {"pattern": super::ID_PATTERN}))]
+    pub team: BTreeMap<Id, Team>,
+    /// The data sources, keyed by id (`[source.crm_export]`).
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": super::ID_PATTERN}))]
+    pub source: BTreeMap<Id, Source>,
+    /// Defaults for goals and commitments that do not say otherwise.
+    #[serde(default)]
+    pub defaults: Option<Defaults>,
+}
+
+/// The organisation whose agreement this is.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    /// The organisation's name, as shown in reports.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// The IANA time zone in which periods start and end (`America/New_York`, `Europe/Berlin`, `UTC`).
+    pub time_zone: String,
+    /// The month the fiscal year starts in; fiscal quarters follow from it.
+    #[serde(default = "Month::january")]
+    pub fiscal_year_start: Month,
+    /// The day calendar weeks start on.
+    #[serde(default = "Weekday::monday")]
+    pub week_start: Weekday,
+}
+
+/// A month of the year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Month {
+    January,
+    February,
+    March,
+    April,
+    May,
+    June,
+    July,
+    August,
+    September,
+    October,
+    November,
+    December,
+}
+
+impl Month {
+    fn january() -> Month {
+        Month::January
+    }
+
+    /// The month's number, 1 to 12.
+    pub fn number(self) -> u8 {
+        self as u8 + 1
+    }
+}
+
+/// A day of the week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+impl Weekday {
+    fn monday() -> Weekday {
+        Weekday::Monday
+    }
+}
+
+/// A team (department) party to the agreement.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    /// The team's display name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// The department head: the person with authority over the team's side of the agreement.
+    pub head: Head,
+    /// What the team does, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A department head.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Head {
+    /// Full name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// E-mail address.
+    #[schemars(email)]
+    pub email: String,
+    /// Version-control handle (GitHub user or `org/team`), used for CODEOWNERS; with or without `@`.
+    #[schemars(pattern(r"^@?[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9._-]+)?$"))]
+    pub handle: String,
+}
+
+/// The kind of a data source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// CSV exports of the CRM (leads and deals files).
+    Csv,
+    /// Newline-delimited JSON exports of the CRM.
+    Ndjson,
+    /// HubSpot CRM v3 API.
+    Hubspot,
+    /// Salesforce REST API (SOQL).
+    Salesforce,
+    /// Pipedrive API.
+    Pipedrive,
+    /// A PostgreSQL warehouse; metrics run as SQL.
+    Postgres,
+}
+
+impl SourceKind {
+    /// The name used in the files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Csv => "csv",
+            SourceKind::Ndjson => "ndjson",
+            SourceKind::Hubspot => "hubspot",
+            SourceKind::Salesforce => "salesforce",
+            SourceKind::Pipedrive => "pipedrive",
+            SourceKind::Postgres => "postgres",
+        }
+    }
+}
+
+/// A data source that `revalign check` reads CRM records from.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// What kind of source this is.
+    pub kind: SourceKind,
+    /// What the source holds, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// File sources: the leads/contacts export, relative to the alignment directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leads: Option<String>,
+    /// File sources: the deals/opportunities export, relative to the alignment directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deals: Option<String>,
+    /// API sources: the environment variable holding the access token (never the token itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub token_env: Option<String>,
+    /// API sources: the base URL, to override the vendor's (EU hosts, sandboxes, proxies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url)]
+    pub base_url: Option<String>,
+    /// Warehouse sources: the environment variable holding the connection URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub url_env: Option<String>,
+}
+
+/// Defaults for the other files.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// The period of goals and commitments that name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    /// The data source that metrics read when a goal or commitment names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Id>,
+    /// ISO 4217 currency code of currency metrics (`USD`, `EUR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[A-Z]{3}$"))]
+    pub currency: Option<String>,
+}
