@@ -481,7 +481,7 @@ impl<'a> Ctx<'a> {
                     out.push(
                         Finding::new(Code::WarnThreshold, message)
                             .help(help)
-                            .label("on the wrong side")
+                            .label("warn threshold")
                             .at(place.field("warn"))
                             .related(place.field("target"), "the target"),
                     );

@@ -21,6 +21,7 @@ fn generate<T: JsonSchema>(kind: FileKind) -> Value {
         .into_root_schema_for::<T>();
     let mut value = schema.to_value();
     drop_null(&mut value);
+    consts_to_enum(&mut value);
     if let Value::Object(map) = &mut value {
         map.insert(
             "$id".into(),
@@ -61,6 +62,48 @@ fn drop_null(value: &mut Value) {
             map.values_mut().for_each(drop_null);
         }
         Value::Array(items) => items.iter_mut().for_each(drop_null),
+        _ => {}
+    }
+}
+
+/// Enums with documented variants come out as `oneOf` a list of `const`s, which
+/// validators report as "not valid under any of the schemas". Rewrites them as
+/// one `enum`, keeping each value's documentation in the description.
+fn consts_to_enum(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let consts: Option<Vec<(Value, Option<String>)>> = map
+                .get("oneOf")
+                .and_then(Value::as_array)
+                .and_then(|items| {
+                    items
+                        .iter()
+                        .map(|i| {
+                            let c = i.get("const")?.clone();
+                            let d = i.get("description").and_then(Value::as_str).map(String::from);
+                            Some((c, d))
+                        })
+                        .collect()
+                });
+            if let Some(consts) = consts {
+                map.remove("oneOf");
+                let mut description = map
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                for (c, d) in &consts {
+                    if let (Some(c), Some(d)) = (c.as_str(), d) {
+                        description.push_str(&format!("\n- `{c}`: {d}"));
+                    }
+                }
+                map.insert("type".into(), Value::String("string".into()));
+                map.insert("enum".into(), Value::Array(consts.into_iter().map(|(c, _)| c).collect()));
+                map.insert("description".into(), Value::String(description.trim().to_string()));
+            }
+            map.values_mut().for_each(consts_to_enum);
+        }
+        Value::Array(items) => items.iter_mut().for_each(consts_to_enum),
         _ => {}
     }
 }

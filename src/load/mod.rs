@@ -296,7 +296,14 @@ pub fn load_sources(sources: &mut Sources) -> (Alignment, Vec<Finding>) {
         drop(root);
         let broken = validators.check(kind, &json, id, &mut findings);
         sources.files[id].spans = index;
-        collect(kind, id, &json, &broken, &mut alignment);
+        // Read the entities from what passed: values already reported are pruned,
+        // so an entity with an optional bad value is still checked for the rest,
+        // and one missing a required key is kept by id only.
+        let mut json = json;
+        for pointer in broken.iter().rev() {
+            prune(&mut json, pointer);
+        }
+        collect(kind, id, &json, &mut alignment);
     }
     alignment.kinds_present = kinds.into_iter().collect();
     crate::rules::check(&alignment, &mut findings);
@@ -325,28 +332,35 @@ pub fn resolve(sources: &Sources, finding: &mut Finding) {
     }
 }
 
-/// True when a finding already reported something at or below this pointer.
-fn is_broken(broken: &BTreeSet<String>, pointer: &str) -> bool {
-    broken.iter().any(|b| {
-        b == pointer || (b.starts_with(pointer) && b.as_bytes().get(pointer.len()) == Some(&b'/'))
-    })
-}
-
-fn typed<T: DeserializeOwned>(value: &Value, broken: &BTreeSet<String>, pointer: &str) -> Option<T> {
-    if is_broken(broken, pointer) {
-        return None;
+/// Removes the value a pointer names. An array item is not removed (that would
+/// shift its siblings' pointers): the key holding the array goes instead.
+fn prune(json: &mut Value, pointer: &str) {
+    let mut tokens = span::pointer_tokens(pointer);
+    while tokens.last().is_some_and(|t| t.parse::<usize>().is_ok()) {
+        tokens.pop();
     }
-    serde_json::from_value(value.clone()).ok()
+    let Some(last) = tokens.pop() else { return };
+    let mut node = json;
+    for t in &tokens {
+        node = match node {
+            Value::Object(m) => match m.get_mut(t.as_str()) {
+                Some(n) => n,
+                None => return,
+            },
+            Value::Array(a) => match t.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                Some(n) => n,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    if let Value::Object(m) = node {
+        m.remove(&last);
+    }
 }
 
-fn entity<T: DeserializeOwned>(
-    id: String,
-    value: &Value,
-    file: FileId,
-    pointer: String,
-    broken: &BTreeSet<String>,
-) -> Entity<T> {
-    let value = typed(value, broken, &pointer);
+fn entity<T: DeserializeOwned>(id: String, value: &Value, file: FileId, pointer: String) -> Entity<T> {
+    let value = serde_json::from_value(value.clone()).ok();
     Entity {
         id,
         place: Place::new(file, pointer),
@@ -370,15 +384,15 @@ fn items<'a>(json: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Val
         .enumerate()
 }
 
-fn collect(kind: FileKind, file: FileId, json: &Value, broken: &BTreeSet<String>, a: &mut Alignment) {
+fn collect(kind: FileKind, file: FileId, json: &Value, a: &mut Alignment) {
     let array = |key: &str, i: usize| format!("/{key}/{i}");
     match kind {
         FileKind::Manifest => {
             if let Some(org) = json.get("organization") {
-                a.organization = Some(entity(String::new(), org, file, "/organization".into(), broken));
+                a.organization = Some(entity(String::new(), org, file, "/organization".into()));
             }
             if let Some(d) = json.get("defaults") {
-                a.defaults = Some(entity(String::new(), d, file, "/defaults".into(), broken));
+                a.defaults = Some(entity(String::new(), d, file, "/defaults".into()));
             }
             let keyed = |key: &str| -> Vec<(String, &Value, String)> {
                 json.get(key)
@@ -395,37 +409,37 @@ fn collect(kind: FileKind, file: FileId, json: &Value, broken: &BTreeSet<String>
                     .collect()
             };
             for (id, v, p) in keyed("team") {
-                a.teams.push(entity(id, v, file, p, broken));
+                a.teams.push(entity(id, v, file, p));
             }
             for (id, v, p) in keyed("source") {
-                a.sources.push(entity(id, v, file, p, broken));
+                a.sources.push(entity(id, v, file, p));
             }
         }
         FileKind::Metrics => {
             for (i, v) in items(json, "metric") {
-                a.metrics.push(entity(id_of(v), v, file, array("metric", i), broken));
+                a.metrics.push(entity(id_of(v), v, file, array("metric", i)));
             }
         }
         FileKind::Goals => {
             for (i, v) in items(json, "goal") {
-                a.goals.push(entity(id_of(v), v, file, array("goal", i), broken));
+                a.goals.push(entity(id_of(v), v, file, array("goal", i)));
             }
         }
         FileKind::Sla => {
             if let Some(r) = json.get("review") {
-                a.reviews.push(entity(String::new(), r, file, "/review".into(), broken));
+                a.reviews.push(entity(String::new(), r, file, "/review".into()));
             }
             for (i, v) in items(json, "commitment") {
-                a.commitments.push(entity(id_of(v), v, file, array("commitment", i), broken));
+                a.commitments.push(entity(id_of(v), v, file, array("commitment", i)));
             }
         }
         FileKind::Leads => {
             for (i, v) in items(json, "stage") {
-                a.stages.push(entity(id_of(v), v, file, array("stage", i), broken));
+                a.stages.push(entity(id_of(v), v, file, array("stage", i)));
             }
             for (i, v) in items(json, "handoff") {
                 let id = v.get("stage").and_then(Value::as_str).unwrap_or_default().to_string();
-                a.handoffs.push(entity(id, v, file, array("handoff", i), broken));
+                a.handoffs.push(entity(id, v, file, array("handoff", i)));
             }
             for (key, list) in [
                 ("recycle_reasons", &mut a.recycle_reasons),

@@ -36,7 +36,8 @@ impl Validators {
     }
 
     /// Validates one file's data, pushing a finding per problem. Returns the
-    /// pointers that had problems, so their entities are not checked again.
+    /// pointers of the values that had problems (not of tables missing a key),
+    /// so they can be pruned before the entities are read.
     pub fn check(
         &self,
         kind: FileKind,
@@ -67,13 +68,14 @@ impl Validators {
                     finding.code,
                 );
                 if seen.insert(key) {
-                    if let Some(p) = &finding.place {
+                    if let Some(p) = &finding.place
+                        && finding.code != Code::MissingKey
+                    {
                         broken.insert(p.pointer.clone());
                     }
                     findings.push(finding);
                 }
             }
-            broken.insert(pointer);
         }
         broken
     }

@@ -17,7 +17,7 @@ struct Diag {
     code: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
-    label: Option<LabeledSpan>,
+    labels: Vec<LabeledSpan>,
     source: Option<NamedSource<String>>,
     related: Vec<Diag>,
 }
@@ -48,7 +48,11 @@ impl Diagnostic for Diag {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.label.clone().map(|l| Box::new(std::iter::once(l)) as _)
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.clone().into_iter()))
+        }
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
@@ -78,9 +82,16 @@ fn source_and_label(
 fn diag(sources: &Sources, f: &Finding) -> Diag {
     let label = f.label.clone().unwrap_or_else(|| "here".to_string());
     let (source, label) = source_and_label(sources, f.place.as_ref(), label);
+    let mut labels: Vec<LabeledSpan> = label.into_iter().collect();
+    let same_file = |p: &Place| f.place.as_ref().is_some_and(|q| q.file == p.file);
+    for (place, text) in f.related.iter().filter(|(p, _)| same_file(p)) {
+        let span = place.span.clone().unwrap_or(0..0);
+        labels.push(LabeledSpan::new_with_span(Some(text.clone()), span.start..span.end.max(span.start)));
+    }
     let related = f
         .related
         .iter()
+        .filter(|(p, _)| !same_file(p))
         .map(|(place, text)| {
             let (source, label) = source_and_label(sources, Some(place), text.clone());
             Diag {
@@ -88,7 +99,7 @@ fn diag(sources: &Sources, f: &Finding) -> Diag {
                 code: None,
                 severity: miette::Severity::Advice,
                 help: None,
-                label,
+                labels: label.into_iter().collect(),
                 source,
                 related: Vec::new(),
             }
@@ -102,7 +113,7 @@ fn diag(sources: &Sources, f: &Finding) -> Diag {
             Severity::Warning => miette::Severity::Warning,
         },
         help: f.help.clone(),
-        label,
+        labels,
         source,
         related,
     }
