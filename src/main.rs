@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use revalign::cli::{run, Cli, Exit, Terminal};
+use revalign::cli::{Cli, Exit, Terminal, run};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use crate::model::duration::{Duration, DurationError};
 use crate::model::lead::Stage;
 use crate::model::manifest::SourceKind;
-use crate::model::metric::{Metric, MetricKind, EVENTS};
+use crate::model::metric::{EVENTS, Metric, MetricKind};
 use crate::model::predicate::{Predicate, ShapeError};
 use crate::model::target::{Target, WarnError};
 use crate::model::{Alignment, Code, Entity, FileKind, Finding, Place};
@@ -51,14 +51,15 @@ struct Ctx<'a> {
 }
 
 fn ids<T>(list: &[Entity<T>]) -> impl Iterator<Item = &str> {
-    list.iter().map(|e| e.id.as_str()).filter(|id| !id.is_empty())
+    list.iter()
+        .map(|e| e.id.as_str())
+        .filter(|id| !id.is_empty())
 }
 
 impl<'a> Ctx<'a> {
     fn new(a: &'a Alignment) -> Ctx<'a> {
-        let known = |kind: FileKind| {
-            a.kinds_present.contains(&kind) && !a.incomplete.contains(&kind)
-        };
+        let known =
+            |kind: FileKind| a.kinds_present.contains(&kind) && !a.incomplete.contains(&kind);
         let manifest = known(FileKind::Manifest);
         Ctx {
             a,
@@ -146,7 +147,9 @@ impl<'a> Ctx<'a> {
     }
 
     fn organization(&self, out: &mut Vec<Finding>) {
-        let Some(org) = &self.a.organization else { return };
+        let Some(org) = &self.a.organization else {
+            return;
+        };
         let Some(value) = &org.value else { return };
         if jiff::tz::TimeZone::get(&value.time_zone).is_err() {
             let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
@@ -206,7 +209,8 @@ impl<'a> Ctx<'a> {
         dups("disqualify reason", &a.disqualify_reasons, None, out);
         // Goals and commitments share one namespace (`check --goal ID`); a goal id
         // may repeat across effective periods, which `goals` checks.
-        let goal_ids: HashMap<&str, &Place> = a.goals.iter().map(|g| (g.id.as_str(), &g.place)).collect();
+        let goal_ids: HashMap<&str, &Place> =
+            a.goals.iter().map(|g| (g.id.as_str(), &g.place)).collect();
         for c in &a.commitments {
             if let Some(g) = goal_ids.get(c.id.as_str()) {
                 out.push(
@@ -220,11 +224,14 @@ impl<'a> Ctx<'a> {
         }
         for review in a.reviews.iter().skip(1) {
             out.push(
-                Finding::new(Code::DuplicateDefinition, "the review cadence is defined more than once")
-                    .help("keep one `[review]` table across all SLA files")
-                    .label("second `[review]`")
-                    .at(review.place.clone().at_key())
-                    .related(a.reviews[0].place.clone().at_key(), "first defined here"),
+                Finding::new(
+                    Code::DuplicateDefinition,
+                    "the review cadence is defined more than once",
+                )
+                .help("keep one `[review]` table across all SLA files")
+                .label("second `[review]`")
+                .at(review.place.clone().at_key())
+                .related(a.reviews[0].place.clone().at_key(), "first defined here"),
             );
         }
     }
@@ -248,7 +255,11 @@ impl<'a> Ctx<'a> {
                 out.push(
                     Finding::new(
                         Code::SourceSetting,
-                        format!("source `{}` of kind `{}` has no `{needs}`", s.id, v.kind.as_str()),
+                        format!(
+                            "source `{}` of kind `{}` has no `{needs}`",
+                            s.id,
+                            v.kind.as_str()
+                        ),
                     )
                     .help(format!("add `{example}`"))
                     .label(format!("`{needs}` missing"))
@@ -298,7 +309,10 @@ impl<'a> Ctx<'a> {
                 );
             }
             for (suffix, child) in p.children() {
-                stack.push((child, Place::new(place.file, format!("{}{suffix}", place.pointer))));
+                stack.push((
+                    child,
+                    Place::new(place.file, format!("{}{suffix}", place.pointer)),
+                ));
             }
         }
     }
@@ -329,9 +343,16 @@ impl<'a> Ctx<'a> {
                 out.push(
                     Finding::new(
                         Code::UnitMismatch,
-                        format!("a `{}` metric is not measured in `{}`", v.kind.as_str(), v.unit.as_str()),
+                        format!(
+                            "a `{}` metric is not measured in `{}`",
+                            v.kind.as_str(),
+                            v.unit.as_str()
+                        ),
                     )
-                    .help(format!("set `unit = \"{}\"`", units.join("\"` or `unit = \"")))
+                    .help(format!(
+                        "set `unit = \"{}\"`",
+                        units.join("\"` or `unit = \"")
+                    ))
                     .label("wrong unit for this kind")
                     .at(m.place.field("unit")),
                 );
@@ -345,9 +366,16 @@ impl<'a> Ctx<'a> {
                             format!("`{key}` has no meaning for a `{}` metric", v.kind.as_str()),
                         )
                         .help(if allowed.is_empty() {
-                            format!("remove it; `{}` metrics take no keys of their own", v.kind.as_str())
+                            format!(
+                                "remove it; `{}` metrics take no keys of their own",
+                                v.kind.as_str()
+                            )
                         } else {
-                            format!("remove it; `{}` metrics take: {}", v.kind.as_str(), allowed.join(", "))
+                            format!(
+                                "remove it; `{}` metrics take: {}",
+                                v.kind.as_str(),
+                                allowed.join(", ")
+                            )
                         })
                         .label("not used by this kind")
                         .at(m.place.field(key).at_key()),
@@ -366,7 +394,10 @@ impl<'a> Ctx<'a> {
             if let Some(w) = &v.within {
                 self.duration(w, m.place.field("within"), out);
             }
-            if v.kind == MetricKind::Share && v.condition.is_none() && (v.to.is_none() || v.within.is_none()) {
+            if v.kind == MetricKind::Share
+                && v.condition.is_none()
+                && (v.to.is_none() || v.within.is_none())
+            {
                 out.push(
                     Finding::new(
                         Code::MissingKey,
@@ -388,17 +419,22 @@ impl<'a> Ctx<'a> {
     /// Targets and warn thresholds of goals and commitments.
     fn targets(&self, out: &mut Vec<Finding>) {
         let goals = self.a.goals.iter().filter_map(|g| {
-            g.value.as_ref().map(|v| (&g.place, &v.metric, &v.target, &v.warn))
+            g.value
+                .as_ref()
+                .map(|v| (&g.place, &v.metric, &v.target, &v.warn))
         });
         let commitments = self.a.commitments.iter().filter_map(|c| {
-            c.value.as_ref().map(|v| (&c.place, &v.metric, &v.target, &v.warn))
+            c.value
+                .as_ref()
+                .map(|v| (&c.place, &v.metric, &v.target, &v.warn))
         });
         for (place, metric, target, warn) in goals.chain(commitments) {
             let metric_entity = match &self.metrics {
                 Some(metrics) => match metrics.get(metric.as_str()) {
                     Some(m) => m.value.as_ref().map(|v| (*m, v)),
                     None => {
-                        let known: BTreeSet<&str> = metrics.keys().copied().filter(|k| !k.is_empty()).collect();
+                        let known: BTreeSet<&str> =
+                            metrics.keys().copied().filter(|k| !k.is_empty()).collect();
                         out.push(self.unknown(
                             Code::UnknownMetric,
                             "metric",
@@ -412,18 +448,19 @@ impl<'a> Ctx<'a> {
                 },
                 None => None,
             };
-            let parsed = |text: &str, key: &str, out: &mut Vec<Finding>| match text.parse::<Target>() {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    out.push(
-                        Finding::new(Code::InvalidTarget, format!("{e}"))
-                            .help(e.help())
-                            .label("not a target")
-                            .at(place.field(key)),
-                    );
-                    None
-                }
-            };
+            let parsed =
+                |text: &str, key: &str, out: &mut Vec<Finding>| match text.parse::<Target>() {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        out.push(
+                            Finding::new(Code::InvalidTarget, format!("{e}"))
+                                .help(e.help())
+                                .label("not a target")
+                                .at(place.field(key)),
+                        );
+                        None
+                    }
+                };
             let target_parsed = parsed(target, "target", out);
             let warn_parsed = warn.as_deref().and_then(|w| parsed(w, "warn", out));
             if let (Some(t), Some((m, mv))) = (target_parsed, metric_entity) {
@@ -442,11 +479,21 @@ impl<'a> Ctx<'a> {
                             )
                             .help(match mv.unit {
                                 crate::model::metric::Unit::Count => "write a count: `>= 400`",
-                                crate::model::metric::Unit::Currency => "write an amount: `>= 250000` or `>= 250k`",
-                                crate::model::metric::Unit::Percent => "write a percentage: `>= 95%`",
-                                crate::model::metric::Unit::Duration => "write a duration: `<= 24h`",
+                                crate::model::metric::Unit::Currency => {
+                                    "write an amount: `>= 250000` or `>= 250k`"
+                                }
+                                crate::model::metric::Unit::Percent => {
+                                    "write a percentage: `>= 95%`"
+                                }
+                                crate::model::metric::Unit::Duration => {
+                                    "write a duration: `<= 24h`"
+                                }
                             })
-                            .label(format!("{} on a {} metric", t.value.kind_name(), mv.unit.as_str()))
+                            .label(format!(
+                                "{} on a {} metric",
+                                t.value.kind_name(),
+                                mv.unit.as_str()
+                            ))
                             .at(place.field(key))
                             .related(m.place.field("unit"), "the metric's unit"),
                         );
@@ -457,23 +504,42 @@ impl<'a> Ctx<'a> {
                 let why = match t.check_warn(&w) {
                     Ok(()) => None,
                     Err(WarnError::Exact) => Some((
-                        format!("target `{t}` asks for an exact value, so a warn threshold has no side to be on"),
+                        format!(
+                            "target `{t}` asks for an exact value, so a warn threshold has no side to be on"
+                        ),
                         "remove `warn`, or make the target a bound (`>=`, `<=`)".to_string(),
                     )),
                     Err(WarnError::Comparison) => Some((
                         format!("warn threshold `{w}` compares the other way than target `{t}`"),
-                        format!("use the target's comparison: `warn = \"{} ...\"`", t.comparison.symbol()),
+                        format!(
+                            "use the target's comparison: `warn = \"{} ...\"`",
+                            t.comparison.symbol()
+                        ),
                     )),
                     Err(WarnError::Kind) => Some((
-                        format!("warn threshold `{w}` is {}, target `{t}` is {}", w.value.kind_name(), t.value.kind_name()),
+                        format!(
+                            "warn threshold `{w}` is {}, target `{t}` is {}",
+                            w.value.kind_name(),
+                            t.value.kind_name()
+                        ),
                         "write both in the same unit".to_string(),
                     )),
                     Err(WarnError::NotStricter) => Some((
-                        format!("warn threshold `{w}` is not stricter than target `{t}`, so it would never warn before the target fails"),
+                        format!(
+                            "warn threshold `{w}` is not stricter than target `{t}`, so it would never warn before the target fails"
+                        ),
                         if t.wants_more() {
-                            format!("set `warn` above the target (e.g. `{} ...` greater than {})", t.comparison.symbol(), t.value)
+                            format!(
+                                "set `warn` above the target (e.g. `{} ...` greater than {})",
+                                t.comparison.symbol(),
+                                t.value
+                            )
                         } else {
-                            format!("set `warn` below the target (e.g. `{} ...` less than {})", t.comparison.symbol(), t.value)
+                            format!(
+                                "set `warn` below the target (e.g. `{} ...` less than {})",
+                                t.comparison.symbol(),
+                                t.value
+                            )
                         },
                     )),
                 };
@@ -491,8 +557,12 @@ impl<'a> Ctx<'a> {
     }
 
     fn goals(&self, out: &mut Vec<Finding>) {
-        let mut windows: BTreeMap<&str, Vec<(Option<jiff::civil::Date>, Option<jiff::civil::Date>, &Place)>> =
-            BTreeMap::new();
+        type Window<'p> = (
+            Option<jiff::civil::Date>,
+            Option<jiff::civil::Date>,
+            &'p Place,
+        );
+        let mut windows: BTreeMap<&str, Vec<Window<'_>>> = BTreeMap::new();
         for g in &self.a.goals {
             let Some(v) = &g.value else { continue };
             for (i, owner) in v.owners.iter().enumerate() {
@@ -516,21 +586,30 @@ impl<'a> Ctx<'a> {
                         .at(g.place.field("owners")),
                 );
             }
-            let date = |s: &Option<String>| s.as_deref().and_then(|s| s.parse::<jiff::civil::Date>().ok());
+            let date = |s: &Option<String>| {
+                s.as_deref()
+                    .and_then(|s| s.parse::<jiff::civil::Date>().ok())
+            };
             let (from, until) = (date(&v.effective_from), date(&v.effective_until));
             if let (Some(f), Some(u)) = (from, until)
                 && u < f
             {
                 out.push(
-                    Finding::new(Code::EffectiveRange, format!("goal `{}` ends ({u}) before it starts ({f})", g.id))
-                        .help("swap the dates, or fix the one that is wrong")
-                        .label("before `effective_from`")
-                        .at(g.place.field("effective_until"))
-                        .related(g.place.field("effective_from"), "starts here"),
+                    Finding::new(
+                        Code::EffectiveRange,
+                        format!("goal `{}` ends ({u}) before it starts ({f})", g.id),
+                    )
+                    .help("swap the dates, or fix the one that is wrong")
+                    .label("before `effective_from`")
+                    .at(g.place.field("effective_until"))
+                    .related(g.place.field("effective_from"), "starts here"),
                 );
                 continue;
             }
-            windows.entry(g.id.as_str()).or_default().push((from, until, &g.place));
+            windows
+                .entry(g.id.as_str())
+                .or_default()
+                .push((from, until, &g.place));
         }
         for (id, list) in windows {
             for (j, (f2, u2, p2)) in list.iter().enumerate() {
@@ -545,7 +624,9 @@ impl<'a> Ctx<'a> {
                     };
                     starts_before_end && ends_after_start
                 }) {
-                    let show = |d: &Option<jiff::civil::Date>, open: &str| d.map_or(open.to_string(), |d| d.to_string());
+                    let show = |d: &Option<jiff::civil::Date>, open: &str| {
+                        d.map_or(open.to_string(), |d| d.to_string())
+                    };
                     out.push(
                         Finding::new(
                             Code::OverlappingEffective,
@@ -609,10 +690,16 @@ impl<'a> Ctx<'a> {
             self.team_ref(&v.owner, s.place.field("owner"), out);
             if EVENTS.contains(&v.id.as_str()) {
                 out.push(
-                    Finding::new(Code::ReservedId, format!("`{}` is an event name, not a stage id", v.id))
-                        .help(format!("rename the stage; {} are events that metrics measure from and to", EVENTS.join(" and ")))
-                        .label("reserved")
-                        .at(s.place.field("id")),
+                    Finding::new(
+                        Code::ReservedId,
+                        format!("`{}` is an event name, not a stage id", v.id),
+                    )
+                    .help(format!(
+                        "rename the stage; {} are events that metrics measure from and to",
+                        EVENTS.join(" and ")
+                    ))
+                    .label("reserved")
+                    .at(s.place.field("id")),
                 );
             }
             if let Some(entry) = &v.entry {
@@ -670,7 +757,10 @@ impl<'a> Ctx<'a> {
                 out.push(
                     Finding::new(
                         Code::UnreachableStage,
-                        format!("no record can reach stage `{}` from the first stage `{first}`", s.id),
+                        format!(
+                            "no record can reach stage `{}` from the first stage `{first}`",
+                            s.id
+                        ),
                     )
                     .help("list in `from` an earlier stage that records enter it from")
                     .label("unreachable")
@@ -700,7 +790,10 @@ impl<'a> Ctx<'a> {
             let owns_later = self.a.stages[at + 1..]
                 .iter()
                 .any(|s| s.value.as_ref().is_none_or(|st| st.owner == v.to));
-            let team_known = self.teams.as_ref().is_none_or(|t| t.contains(v.to.as_str()));
+            let team_known = self
+                .teams
+                .as_ref()
+                .is_none_or(|t| t.contains(v.to.as_str()));
             if !owns_later && team_known {
                 out.push(
                     Finding::new(

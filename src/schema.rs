@@ -2,15 +2,15 @@
 //! the two cannot drift apart. They use only draft-07 keywords, which editors
 //! (taplo, Even Better TOML) understand.
 
-use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
+use crate::model::FileKind;
 use crate::model::goal::{GoalsFile, SlaFile};
 use crate::model::lead::LeadsFile;
 use crate::model::manifest::ManifestFile;
 use crate::model::metric::MetricsFile;
-use crate::model::FileKind;
 
 /// The base of the schemas' `$id`s.
 pub const ID_BASE: &str = "https://revalign.dev/schemas/";
@@ -80,7 +80,10 @@ fn consts_to_enum(value: &mut Value) {
                         .iter()
                         .map(|i| {
                             let c = i.get("const")?.clone();
-                            let d = i.get("description").and_then(Value::as_str).map(String::from);
+                            let d = i
+                                .get("description")
+                                .and_then(Value::as_str)
+                                .map(String::from);
                             Some((c, d))
                         })
                         .collect()
@@ -98,8 +101,14 @@ fn consts_to_enum(value: &mut Value) {
                     }
                 }
                 map.insert("type".into(), Value::String("string".into()));
-                map.insert("enum".into(), Value::Array(consts.into_iter().map(|(c, _)| c).collect()));
-                map.insert("description".into(), Value::String(description.trim().to_string()));
+                map.insert(
+                    "enum".into(),
+                    Value::Array(consts.into_iter().map(|(c, _)| c).collect()),
+                );
+                map.insert(
+                    "description".into(),
+                    Value::String(description.trim().to_string()),
+                );
             }
             map.values_mut().for_each(consts_to_enum);
         }
@@ -147,6 +156,141 @@ pub fn resolve<'a>(root: &'a Value, keyword_path: &[&str]) -> Option<&'a Value> 
         node = root.pointer(target.strip_prefix('#')?)?;
     }
     Some(node)
+}
+
+fn type_of(root: &Value, node: &Value) -> String {
+    if let Some([only]) = node
+        .get("allOf")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    {
+        return type_of(root, only);
+    }
+    if let Some(target) = node.get("$ref").and_then(Value::as_str) {
+        let name = target.rsplit('/').next().unwrap_or(target);
+        let resolved = root.pointer(target.strip_prefix('#').unwrap_or(target));
+        return match resolved
+            .and_then(|r| r.get("enum"))
+            .and_then(Value::as_array)
+        {
+            Some(values) => values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|v| format!("`\"{v}\"`"))
+                .collect::<Vec<_>>()
+                .join(" \\| "),
+            None => format!("[{name}](#{})", name.to_lowercase()),
+        };
+    }
+    if let Some(values) = node.get("enum").and_then(Value::as_array) {
+        return values
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|v| format!("`\"{v}\"`"))
+            .collect::<Vec<_>>()
+            .join(" \\| ");
+    }
+    match node.get("type").and_then(Value::as_str) {
+        Some("array") => format!(
+            "array of {}",
+            node.get("items")
+                .map_or("values".into(), |i| type_of(root, i))
+        ),
+        Some("object") => match node.get("additionalProperties") {
+            Some(v) if v.is_object() => format!("table of {}", type_of(root, v)),
+            _ => "table".into(),
+        },
+        Some("string") if node.get("format").is_some() => {
+            format!("{} (string)", node["format"].as_str().unwrap_or_default())
+        }
+        Some(t) => t.to_string(),
+        None if node.get("anyOf").is_some() => "string, number or boolean".into(),
+        None => "any".into(),
+    }
+}
+
+fn table(root: &Value, node: &Value, out: &mut String) {
+    let Some(props) = node.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    let required: Vec<&str> = node
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    out.push_str("| key | type | required | description |\n|---|---|---|---|\n");
+    for (key, prop) in props {
+        if key.starts_with('$') {
+            continue;
+        }
+        let description = prop
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .replace("\n- ", "<br>• ")
+            .replace('\n', " ")
+            .replace('|', "\\|");
+        out.push_str(&format!(
+            "| `{key}` | {} | {} | {description} |\n",
+            type_of(root, prop),
+            if required.contains(&key.as_str()) {
+                "yes"
+            } else {
+                "no"
+            },
+        ));
+    }
+    out.push('\n');
+}
+
+/// The reference page of the file format (`docs/format.md`), generated from the
+/// same schemas, so the documentation cannot drift from the code either.
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# The alignment file format\n\n\
+         <!-- Generated from the Rust types by `REVALIGN_BLESS=1 cargo test`; do not edit by hand. -->\n\n\
+         An alignment directory holds `revalign.toml` (the manifest) and any number of \
+         `metrics`, `goals`, `sla` and `leads` files: `<kind>.toml`, or any `.toml` file \
+         under a folder named after the kind (`goals/fy2026.toml`). Entities are \
+         identified by id across files, so moving one to another file changes nothing. \
+         The JSON Schema of each kind is in `schemas/<kind>.schema.json` \
+         (`revalign schema --out schemas` writes them); a first line \
+         `#:schema ../schemas/goals.schema.json` makes editors that use taplo \
+         (Even Better TOML) check the file while you type.\n\n\
+         Targets are a comparison and a value in the metric's unit: `>= 400`, `>= 1.2M`, \
+         `>= 95%`, `<= 24h`; or a change against the previous period: `+5%`, `-10%`, \
+         `>= -5%`. Durations are `30s`, `5m`, `24h`, `7d`, `2w` or combinations like \
+         `1h 30m` (days are 24 hours). Predicates are `{ field = \"segment\", eq = \"smb\" }` \
+         (operators `eq`, `ne`, `in`, `not_in`, `gt`, `gte`, `lt`, `lte`, `exists`) combined \
+         with `{ all = [...] }`, `{ any = [...] }` and `{ not = {...} }`.\n\n",
+    );
+    for kind in FileKind::ALL {
+        let schema = schema_for(kind);
+        let file = match kind {
+            FileKind::Manifest => "revalign.toml".to_string(),
+            k => format!("{k}.toml, {k}/*.toml"),
+        };
+        out.push_str(&format!("## {} (`{file}`)\n\n", kind.name()));
+        if let Some(d) = schema.get("description").and_then(Value::as_str) {
+            out.push_str(d);
+            out.push_str("\n\n");
+        }
+        table(&schema, &schema, &mut out);
+        if let Some(defs) = schema.get("definitions").and_then(Value::as_object) {
+            for (name, def) in defs {
+                if def.get("properties").is_none() {
+                    continue;
+                }
+                out.push_str(&format!("### {name}\n\n"));
+                if let Some(d) = def.get("description").and_then(Value::as_str) {
+                    out.push_str(&d.replace("\n- ", "\n\n- "));
+                    out.push_str("\n\n");
+                }
+                table(&schema, def, &mut out);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

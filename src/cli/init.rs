@@ -12,7 +12,9 @@ use crate::schema::schema_text;
 /// It validates cleanly. Nothing is overwritten: if any of the files exists,
 /// nothing is written.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  revalign init\n  revalign init alignment --organization \"Acme Inc.\" --time-zone America/New_York")]
+#[command(
+    after_help = "Examples:\n  revalign init\n  revalign init alignment --organization \"Acme Inc.\" --time-zone America/New_York"
+)]
 pub struct Args {
     /// Where to create the alignment.
     #[arg(default_value = "alignment")]
@@ -83,7 +85,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|()| {
                 // create_new: never clobber a file that appeared since the check above.
-                let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(path)?;
                 f.write_all(text.as_bytes())
             });
         if let Err(e) = created {

@@ -91,8 +91,15 @@ pub enum ColorChoice {
 /// Sales and marketing alignment as code: validate, review and check the joint
 /// goals, the SLA and the lead definitions kept as TOML in git.
 #[derive(Debug, Parser)]
-#[command(name = "revalign", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Examples:\n  revalign init                      # a starter alignment in ./alignment\n  revalign validate examples/acme    # check an alignment\n  revalign validate --format github  # annotations in GitHub Actions\n\nExit codes: 0 ok, 1 findings, 2 usage or configuration error, 3 environment error.")]
+#[command(
+    name = "revalign",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Examples:\n  revalign init                      # a starter alignment in ./alignment\n  revalign validate examples/acme    # check an alignment\n  revalign validate --format github  # annotations in GitHub Actions\n\nExit codes: 0 ok, 1 findings, 2 usage or configuration error, 3 environment error."
+)]
 pub struct Cli {
     /// Flags every command takes.
     #[command(flatten)]
@@ -170,7 +177,10 @@ impl Ctx {
         let names: Vec<&str> = allowed.iter().map(|f| f.name()).collect();
         Err(Output::error(
             Exit::Usage,
-            format!("`revalign {command}` has no `{}` format", self.format.name()),
+            format!(
+                "`revalign {command}` has no `{}` format",
+                self.format.name()
+            ),
             format!("use --format {}", names.join(", --format ")),
         ))
     }
@@ -178,7 +188,11 @@ impl Ctx {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli, terminal: Terminal) -> Output {
-    let base = cli.global.chdir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let base = cli
+        .global
+        .chdir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
     if !base.is_dir() {
         return Output::error(
             Exit::Usage,

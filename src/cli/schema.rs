@@ -11,7 +11,9 @@ use crate::schema::schema_text;
 /// them with a `#:schema ./schemas/goals.schema.json` first line to have the
 /// file checked while it is edited.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  revalign schema goals              # print goals.schema.json\n  revalign schema --out schemas      # write all five schemas")]
+#[command(
+    after_help = "Examples:\n  revalign schema goals              # print goals.schema.json\n  revalign schema --out schemas      # write all five schemas"
+)]
 pub struct Args {
     /// The kind of file: manifest, metrics, goals, sla, leads.
     #[arg(value_parser = ["manifest", "metrics", "goals", "sla", "leads"])]
@@ -54,12 +56,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         if let Err(e) = std::fs::write(&path, schema_text(kind)) {
             return Output::error(
                 Exit::Environment,
-                format!("cannot write `{}`: {e}", out_dir.join(kind.schema_file()).display()),
+                format!(
+                    "cannot write `{}`: {e}",
+                    out_dir.join(kind.schema_file()).display()
+                ),
                 "choose a folder you can write to",
             );
         }
         if !ctx.quiet {
-            written.push_str(&format!("wrote {}\n", out_dir.join(kind.schema_file()).display()));
+            written.push_str(&format!(
+                "wrote {}\n",
+                out_dir.join(kind.schema_file()).display()
+            ));
         }
     }
     Output {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Ctx, Exit, Format, Output};
-use crate::load::{default_dir, load_dir, LoadError};
+use crate::load::{LoadError, default_dir, load_dir};
 use crate::model::Severity;
 use crate::render;
 
@@ -14,7 +14,9 @@ use crate::render;
 ///
 /// Formats: human, json, github, sarif.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  revalign validate                       # ./alignment, else .\n  revalign validate examples/acme --format json\n  revalign validate --deny-warnings       # warnings fail too (exit 1)")]
+#[command(
+    after_help = "Examples:\n  revalign validate                       # ./alignment, else .\n  revalign validate examples/acme --format json\n  revalign validate --deny-warnings       # warnings fail too (exit 1)"
+)]
 pub struct Args {
     /// The alignment directory [default: ./alignment if it exists, else .]
     pub dir: Option<PathBuf>,
@@ -25,7 +27,10 @@ pub struct Args {
 
 /// Runs `validate`.
 pub fn run(ctx: &Ctx, args: Args) -> Output {
-    if let Err(out) = ctx.formats("validate", &[Format::Human, Format::Json, Format::Github, Format::Sarif]) {
+    if let Err(out) = ctx.formats(
+        "validate",
+        &[Format::Human, Format::Json, Format::Github, Format::Sarif],
+    ) {
         return out;
     }
     let shown = args.dir.unwrap_or_else(|| default_dir(&ctx.base));
@@ -51,12 +56,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
     let stdout = match ctx.format {
         Format::Human => {
             let visible: Vec<_> = if ctx.quiet {
-                findings.iter().filter(|f| f.severity == Severity::Error).cloned().collect()
+                findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .cloned()
+                    .collect()
             } else {
                 findings.clone()
             };
             let text = render::human(&visible, &loaded.sources, ctx.color, &shown_name);
-            if ctx.quiet && summary.errors == 0 { String::new() } else { text }
+            if ctx.quiet && summary.errors == 0 {
+                String::new()
+            } else {
+                text
+            }
         }
         Format::Json => render::json(&findings, &loaded.sources, &shown_name),
         Format::Github => render::github(&findings, &loaded.sources),
@@ -65,7 +78,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
     Output {
         stdout,
         stderr: String::new(),
-        exit: if summary.errors > 0 { Exit::Findings } else { Exit::Ok },
+        exit: if summary.errors > 0 {
+            Exit::Findings
+        } else {
+            Exit::Ok
+        },
     }
 }
 

@@ -194,11 +194,16 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
                 Ok(t) => t,
                 Err(e) => {
                     let id = sources.files.len();
-                    sources.files.push(SourceFile::new(name.clone(), rel, kind, String::new()));
+                    sources
+                        .files
+                        .push(SourceFile::new(name.clone(), rel, kind, String::new()));
                     findings.push(
                         Finding::new(
                             Code::UnreadableFile,
-                            format!("`{name}` is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+                            format!(
+                                "`{name}` is not UTF-8 text (invalid byte at offset {})",
+                                e.utf8_error().valid_up_to()
+                            ),
                         )
                         .help("save the file as UTF-8")
                         .at(Place::new(id, "")),
@@ -208,7 +213,9 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
             },
             Err(e) => {
                 let id = sources.files.len();
-                sources.files.push(SourceFile::new(name.clone(), rel, kind, String::new()));
+                sources
+                    .files
+                    .push(SourceFile::new(name.clone(), rel, kind, String::new()));
                 findings.push(
                     Finding::new(Code::UnreadableFile, format!("cannot read `{name}`: {e}"))
                         .help("check that the file exists and is readable")
@@ -252,9 +259,11 @@ pub fn load_sources(sources: &mut Sources) -> (Alignment, Vec<Finding>) {
             continue;
         };
         kinds.insert(kind);
-        if file.text.is_empty() && findings.iter().any(|f: &Finding| {
-            f.code == Code::UnreadableFile && f.place.as_ref().is_some_and(|p| p.file == id)
-        }) {
+        if file.text.is_empty()
+            && findings.iter().any(|f: &Finding| {
+                f.code == Code::UnreadableFile && f.place.as_ref().is_some_and(|p| p.file == id)
+            })
+        {
             alignment.incomplete.insert(kind);
             continue;
         }
@@ -359,7 +368,12 @@ fn prune(json: &mut Value, pointer: &str) {
     }
 }
 
-fn entity<T: DeserializeOwned>(id: String, value: &Value, file: FileId, pointer: String) -> Entity<T> {
+fn entity<T: DeserializeOwned>(
+    id: String,
+    value: &Value,
+    file: FileId,
+    pointer: String,
+) -> Entity<T> {
     let value = serde_json::from_value(value.clone()).ok();
     Entity {
         id,
@@ -417,7 +431,8 @@ fn collect(kind: FileKind, file: FileId, json: &Value, a: &mut Alignment) {
         }
         FileKind::Metrics => {
             for (i, v) in items(json, "metric") {
-                a.metrics.push(entity(id_of(v), v, file, array("metric", i)));
+                a.metrics
+                    .push(entity(id_of(v), v, file, array("metric", i)));
             }
         }
         FileKind::Goals => {
@@ -427,10 +442,12 @@ fn collect(kind: FileKind, file: FileId, json: &Value, a: &mut Alignment) {
         }
         FileKind::Sla => {
             if let Some(r) = json.get("review") {
-                a.reviews.push(entity(String::new(), r, file, "/review".into()));
+                a.reviews
+                    .push(entity(String::new(), r, file, "/review".into()));
             }
             for (i, v) in items(json, "commitment") {
-                a.commitments.push(entity(id_of(v), v, file, array("commitment", i)));
+                a.commitments
+                    .push(entity(id_of(v), v, file, array("commitment", i)));
             }
         }
         FileKind::Leads => {
@@ -438,7 +455,11 @@ fn collect(kind: FileKind, file: FileId, json: &Value, a: &mut Alignment) {
                 a.stages.push(entity(id_of(v), v, file, array("stage", i)));
             }
             for (i, v) in items(json, "handoff") {
-                let id = v.get("stage").and_then(Value::as_str).unwrap_or_default().to_string();
+                let id = v
+                    .get("stage")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 a.handoffs.push(entity(id, v, file, array("handoff", i)));
             }
             for (key, list) in [

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use jsonschema::error::ValidationErrorKind;
 use jsonschema::Validator;
+use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 use super::span::pointer_tokens;
@@ -55,12 +55,22 @@ impl Validators {
             let pointer = error.instance_path().as_str().to_string();
             let schema_path = error.schema_path().as_str().to_string();
             let keyword_path: Vec<&str> = schema_path.split('/').skip(1).collect();
-            let parent = resolve(schema, &keyword_path[..keyword_path.len().saturating_sub(1)]);
+            let parent = resolve(
+                schema,
+                &keyword_path[..keyword_path.len().saturating_sub(1)],
+            );
+            // For a conditional requirement (`allOf/N/then/required`) the keys'
+            // documentation is on the object the condition belongs to.
+            let object = match keyword_path.iter().rposition(|t| *t == "allOf") {
+                Some(i) => resolve(schema, &keyword_path[..i]),
+                None => parent,
+            };
             let ctx = Context {
                 json,
                 file,
                 pointer: &pointer,
                 parent,
+                object,
             };
             for finding in ctx.translate(error.kind(), &error.to_string()) {
                 let key = (
@@ -92,6 +102,7 @@ struct Context<'a> {
     file: FileId,
     pointer: &'a str,
     parent: Option<&'a Value>,
+    object: Option<&'a Value>,
 }
 
 /// How a value of JSON type looks in TOML terms.
@@ -143,18 +154,28 @@ pub fn describe(json: &Value, pointer: &str) -> String {
         };
         let Some(next) = next else { break };
         if let (Value::Array(_), Some(id)) = (node, next.get("id").and_then(Value::as_str)) {
-            let kind = tokens.get(i.wrapping_sub(1)).map_or("entry", String::as_str);
+            let kind = tokens
+                .get(i.wrapping_sub(1))
+                .map_or("entry", String::as_str);
             out = format!("{kind} `{id}`");
             path.clear();
         } else if matches!(node, Value::Array(_)) {
             path.push(format!("[{t}]"));
-        } else if path.is_empty() && out.is_empty() && matches!(tokens.first().map(String::as_str), Some("team" | "source")) && i == 1 {
+        } else if path.is_empty()
+            && out.is_empty()
+            && matches!(tokens.first().map(String::as_str), Some("team" | "source"))
+            && i == 1
+        {
             out = format!("{} `{t}`", tokens[0]);
             path.clear();
             node = next;
             continue;
         } else {
-            path.push(if path.is_empty() { t.clone() } else { format!(".{t}") });
+            path.push(if path.is_empty() {
+                t.clone()
+            } else {
+                format!(".{t}")
+            });
         }
         node = next;
     }
@@ -186,7 +207,12 @@ impl Context<'_> {
     }
 
     fn property_description(&self, name: &str) -> Option<String> {
-        let d = self.parent?.get("properties")?.get(name)?.get("description")?.as_str()?;
+        let d = self
+            .object?
+            .get("properties")?
+            .get(name)?
+            .get("description")?
+            .as_str()?;
         Some(d.split(['\n']).next().unwrap_or(d).trim().to_string())
     }
 
@@ -199,15 +225,24 @@ impl Context<'_> {
                     .parent
                     .and_then(|p| p.get("properties"))
                     .and_then(Value::as_object)
-                    .map(|m| m.keys().map(String::as_str).filter(|k| !k.starts_with('$')).collect())
+                    .map(|m| {
+                        m.keys()
+                            .map(String::as_str)
+                            .filter(|k| !k.starts_with('$'))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 unexpected
                     .iter()
                     .map(|key| {
-                        let pointer = format!("{}/{}", self.pointer, crate::model::file::escape_token(key));
+                        let pointer =
+                            format!("{}/{}", self.pointer, crate::model::file::escape_token(key));
                         let help = match suggest(key, allowed.iter().copied()) {
                             Some(s) => format!("did you mean `{s}`?"),
-                            None => format!("remove it; the keys allowed here are: {}", allowed.join(", ")),
+                            None => format!(
+                                "remove it; the keys allowed here are: {}",
+                                allowed.join(", ")
+                            ),
                         };
                         Finding::new(Code::UnknownKey, format!("unknown key `{key}` {here}"))
                             .help(help)
@@ -225,17 +260,19 @@ impl Context<'_> {
                     .filter(|_| self.parent.is_some_and(|p| p.get("properties").is_none()))
                     .map(|k| format!(" (kind `{k}` needs it)"))
                     .unwrap_or_default();
-                let help = match self.property_description(name).or_else(|| {
-                    // Conditional requirements: the description is on the object itself.
-                    None
-                }) {
+                let help = match self.property_description(name) {
                     Some(d) => format!("add `{name} = ...`: {d}"),
                     None => format!("add `{name} = ...`"),
                 };
-                vec![Finding::new(Code::MissingKey, format!("missing key `{name}` {here}{when}"))
+                vec![
+                    Finding::new(
+                        Code::MissingKey,
+                        format!("missing key `{name}` {here}{when}"),
+                    )
                     .help(help)
                     .label(format!("`{name}` missing here"))
-                    .at(self.place(self.pointer))]
+                    .at(self.place(self.pointer)),
+                ]
             }
             ValidationErrorKind::Type { .. } => {
                 let expected = self
@@ -247,13 +284,20 @@ impl Context<'_> {
                 let help = match expected {
                     "a string" => format!("put the value in quotes: `{property} = \"...\"`"),
                     "an array" => format!("write a list: `{property} = [...]`"),
-                    "a table" => format!("write a table: `[{property}]` or `{property} = {{ ... }}`"),
+                    "a table" => {
+                        format!("write a table: `[{property}]` or `{property} = {{ ... }}`")
+                    }
                     _ => format!("write {expected} here"),
                 };
-                vec![Finding::new(Code::WrongType, format!("`{property}` must be {expected}, not {found} ({here})"))
+                vec![
+                    Finding::new(
+                        Code::WrongType,
+                        format!("`{property}` must be {expected}, not {found} ({here})"),
+                    )
                     .help(help)
                     .label(format!("{found}, expected {expected}"))
-                    .at(self.place(self.pointer))]
+                    .at(self.place(self.pointer)),
+                ]
             }
             ValidationErrorKind::Enum { options } => {
                 let options: Vec<&str> = options
@@ -262,13 +306,23 @@ impl Context<'_> {
                     .unwrap_or_default();
                 let value = self.instance().and_then(Value::as_str).unwrap_or_default();
                 let help = match suggest(value, options.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`? The values allowed are: {}", options.join(", ")),
+                    Some(s) => format!(
+                        "did you mean `{s}`? The values allowed are: {}",
+                        options.join(", ")
+                    ),
                     None => format!("use one of: {}", options.join(", ")),
                 };
-                vec![Finding::new(Code::InvalidValue, format!("`{property} = \"{value}\"` is not a value `{property}` takes ({here})"))
+                vec![
+                    Finding::new(
+                        Code::InvalidValue,
+                        format!(
+                            "`{property} = \"{value}\"` is not a value `{property}` takes ({here})"
+                        ),
+                    )
                     .help(help)
                     .label("not allowed")
-                    .at(self.place(self.pointer))]
+                    .at(self.place(self.pointer)),
+                ]
             }
             ValidationErrorKind::Pattern { .. } => vec![self.pattern(&property, &here)],
             ValidationErrorKind::PropertyNames { .. } => {
@@ -279,11 +333,15 @@ impl Context<'_> {
                     .unwrap_or_default();
                 keys.iter()
                     .map(|key| {
-                        let pointer = format!("{}/{}", self.pointer, crate::model::file::escape_token(key));
-                        Finding::new(Code::InvalidValue, format!("`{key}` is not a valid id {here}"))
-                            .help(ID_HELP)
-                            .label("invalid id")
-                            .at(self.place(&pointer).at_key())
+                        let pointer =
+                            format!("{}/{}", self.pointer, crate::model::file::escape_token(key));
+                        Finding::new(
+                            Code::InvalidValue,
+                            format!("`{key}` is not a valid id {here}"),
+                        )
+                        .help(ID_HELP)
+                        .label("invalid id")
+                        .at(self.place(&pointer).at_key())
                     })
                     .collect()
             }
@@ -291,14 +349,25 @@ impl Context<'_> {
                 let value = self.instance().and_then(Value::as_str).unwrap_or_default();
                 let (what, help) = match format.as_str() {
                     "date" => ("a date", "write a TOML date without quotes: `2026-01-01`"),
-                    "email" => ("an e-mail address", "write an address like `jane@example.com`"),
-                    "uri" => ("a URL", "write an absolute URL like `https://api.example.com`"),
+                    "email" => (
+                        "an e-mail address",
+                        "write an address like `jane@example.com`",
+                    ),
+                    "uri" => (
+                        "a URL",
+                        "write an absolute URL like `https://api.example.com`",
+                    ),
                     _ => ("valid", "fix the value's format"),
                 };
-                vec![Finding::new(Code::InvalidValue, format!("`{property}` is not {what}: `{value}` ({here})"))
+                vec![
+                    Finding::new(
+                        Code::InvalidValue,
+                        format!("`{property}` is not {what}: `{value}` ({here})"),
+                    )
                     .help(help)
                     .label(format!("not {what}"))
-                    .at(self.place(self.pointer))]
+                    .at(self.place(self.pointer)),
+                ]
             }
             ValidationErrorKind::MinProperties { limit } if property == "team" => {
                 vec![Finding::new(Code::InvalidValue, format!("the manifest declares fewer than {limit} teams"))
@@ -312,21 +381,37 @@ impl Context<'_> {
                 } else {
                     "give it a value, or remove the key if it is optional"
                 };
-                vec![Finding::new(Code::InvalidValue, format!("`{property}` is empty ({here})"))
+                vec![
+                    Finding::new(
+                        Code::InvalidValue,
+                        format!("`{property}` is empty ({here})"),
+                    )
                     .help(help)
                     .label("empty")
-                    .at(self.place(self.pointer))]
+                    .at(self.place(self.pointer)),
+                ]
             }
             ValidationErrorKind::Minimum { limit } | ValidationErrorKind::Maximum { limit } => {
-                let bound = if matches!(kind, ValidationErrorKind::Minimum { .. }) { "at least" } else { "at most" };
-                vec![Finding::new(Code::InvalidValue, format!("`{property}` must be {bound} {limit} ({here})"))
+                let bound = if matches!(kind, ValidationErrorKind::Minimum { .. }) {
+                    "at least"
+                } else {
+                    "at most"
+                };
+                vec![
+                    Finding::new(
+                        Code::InvalidValue,
+                        format!("`{property}` must be {bound} {limit} ({here})"),
+                    )
                     .help(format!("use a value {bound} {limit}"))
                     .label("out of range")
-                    .at(self.place(self.pointer))]
+                    .at(self.place(self.pointer)),
+                ]
             }
-            _ => vec![Finding::new(Code::InvalidValue, format!("{fallback} ({here})"))
-                .help("fix the value to match the file format (see docs/format.md)")
-                .at(self.place(self.pointer))],
+            _ => vec![
+                Finding::new(Code::InvalidValue, format!("{fallback} ({here})"))
+                    .help("fix the value to match the file format (see docs/format.md)")
+                    .at(self.place(self.pointer)),
+            ],
         }
     }
 
@@ -365,12 +450,14 @@ impl Context<'_> {
             ),
             _ => (Code::InvalidValue, format!("`{value}` is not a valid id ({here})"), ID_HELP.to_string()),
         };
-        Finding::new(code, message).help(help).label("here").at(place)
+        Finding::new(code, message)
+            .help(help)
+            .label("here")
+            .at(place)
     }
 }
 
-const ID_HELP: &str =
-    "ids are lower-case letters, digits, `-` and `_`, starting with a letter: `mql-volume`, `speed_to_lead`";
+const ID_HELP: &str = "ids are lower-case letters, digits, `-` and `_`, starting with a letter: `mql-volume`, `speed_to_lead`";
 
 /// Whether a string is a valid id (see [`crate::model::ID_PATTERN`]).
 pub fn is_id(s: &str) -> bool {

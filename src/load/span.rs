@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use serde_json::{Map, Number, Value};
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 /// Converts a parsed TOML table to JSON. Datetimes become their TOML text
 /// (`2026-01-01`); integers that do not fit and non-finite floats become strings,
@@ -85,7 +85,8 @@ impl SpanIndex {
     }
 
     fn value(&mut self, v: &Spanned<DeValue<'_>>, pointer: &str, key: Option<Range<usize>>) {
-        self.spans.insert(pointer.to_string(), (key.clone(), v.span()));
+        self.spans
+            .insert(pointer.to_string(), (key.clone(), v.span()));
         match v.get_ref() {
             DeValue::Table(t) => self.table(t, pointer),
             DeValue::Array(a) => {
@@ -180,7 +181,10 @@ k = 1
 
     #[test]
     fn missing_parts_land_on_the_nearest_parent() {
-        assert_eq!(span_text(DOC, "/goal/0/nope", false), span_text(DOC, "/goal/0", false));
+        assert_eq!(
+            span_text(DOC, "/goal/0/nope", false),
+            span_text(DOC, "/goal/0", false)
+        );
         assert_eq!(span_text(DOC, "/title/deeper", false), "\"x\"");
     }
 

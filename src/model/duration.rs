@@ -106,7 +106,9 @@ mod tests {
     use super::*;
 
     fn secs(s: &str) -> u64 {
-        s.parse::<Duration>().map(Duration::as_secs).unwrap_or(u64::MAX)
+        s.parse::<Duration>()
+            .map(Duration::as_secs)
+            .unwrap_or(u64::MAX)
     }
 
     #[test]
@@ -123,12 +125,30 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_elapsed_time() {
-        assert!(matches!("1mo".parse::<Duration>(), Err(DurationError::Calendar(_))));
-        assert!(matches!("1y".parse::<Duration>(), Err(DurationError::Calendar(_))));
-        assert!(matches!("24".parse::<Duration>(), Err(DurationError::Syntax(_))));
-        assert!(matches!("soon".parse::<Duration>(), Err(DurationError::Syntax(_))));
-        assert!(matches!("-5m".parse::<Duration>(), Err(DurationError::Negative(_))));
-        assert!(matches!("10ms".parse::<Duration>(), Err(DurationError::SubSecond(_))));
+        assert!(matches!(
+            "1mo".parse::<Duration>(),
+            Err(DurationError::Calendar(_))
+        ));
+        assert!(matches!(
+            "1y".parse::<Duration>(),
+            Err(DurationError::Calendar(_))
+        ));
+        assert!(matches!(
+            "24".parse::<Duration>(),
+            Err(DurationError::Syntax(_))
+        ));
+        assert!(matches!(
+            "soon".parse::<Duration>(),
+            Err(DurationError::Syntax(_))
+        ));
+        assert!(matches!(
+            "-5m".parse::<Duration>(),
+            Err(DurationError::Negative(_))
+        ));
+        assert!(matches!(
+            "10ms".parse::<Duration>(),
+            Err(DurationError::SubSecond(_))
+        ));
     }
 
     #[test]

@@ -2,11 +2,11 @@
 
 use std::fmt;
 
+use super::Id;
 use super::goal::{Commitment, Goal, Review};
 use super::lead::{Handoff, Stage};
 use super::manifest::{Defaults, Organization, Source, Team};
 use super::metric::Metric;
-use super::Id;
 
 /// The kinds of file in an alignment directory, each with its own JSON Schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,7 +110,10 @@ impl Place {
 
     /// The place of a field below this one.
     pub fn field(&self, name: &str) -> Place {
-        Place::new(self.file, format!("{}/{}", self.pointer, escape_token(name)))
+        Place::new(
+            self.file,
+            format!("{}/{}", self.pointer, escape_token(name)),
+        )
     }
 
     /// The place of an array item below this one.
@@ -187,7 +190,10 @@ mod tests {
         assert_eq!(FileKind::of_path("revalign.toml"), Some(FileKind::Manifest));
         assert_eq!(FileKind::of_path("goals.toml"), Some(FileKind::Goals));
         assert_eq!(FileKind::of_path("goals/q3.toml"), Some(FileKind::Goals));
-        assert_eq!(FileKind::of_path("goals/emea/q3.toml"), Some(FileKind::Goals));
+        assert_eq!(
+            FileKind::of_path("goals/emea/q3.toml"),
+            Some(FileKind::Goals)
+        );
         assert_eq!(FileKind::of_path("sla.toml"), Some(FileKind::Sla));
         assert_eq!(FileKind::of_path("goal.toml"), None);
         assert_eq!(FileKind::of_path("manifest.toml"), None);

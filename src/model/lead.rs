@@ -4,8 +4,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::predicate::Predicate;
 use super::Id;
+use super::predicate::Predicate;
 
 /// A lead-definitions file (`leads.toml`, `leads/*.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -4,8 +4,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::predicate::Predicate;
 use super::Id;
+use super::predicate::Predicate;
 
 /// A metrics file (`metrics.toml`, `metrics/*.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

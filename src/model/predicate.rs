@@ -107,7 +107,10 @@ impl Predicate {
             ("lte", self.lte.is_some()),
             ("exists", self.exists.is_some()),
         ];
-        ops.into_iter().filter(|(_, set)| *set).map(|(n, _)| n).collect()
+        ops.into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(n, _)| n)
+            .collect()
     }
 
     /// The predicate's shape, or why it has none. Does not look into children.
@@ -200,10 +203,7 @@ mod tests {
             any: Some(vec![]),
             ..Predicate::default()
         };
-        assert_eq!(
-            mixed.shape(),
-            Err(ShapeError::Several(vec!["all", "any"]))
-        );
+        assert_eq!(mixed.shape(), Err(ShapeError::Several(vec!["all", "any"])));
         let all_with_op = Predicate {
             all: Some(vec![]),
             eq: Some(Scalar::Bool(true)),

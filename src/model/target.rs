@@ -331,14 +331,23 @@ mod tests {
 
     #[test]
     fn refuses_bad_targets() {
-        assert_eq!("400".parse::<Target>(), Err(TargetError::NoComparison("400".into())));
+        assert_eq!(
+            "400".parse::<Target>(),
+            Err(TargetError::NoComparison("400".into()))
+        );
         assert_eq!("".parse::<Target>(), Err(TargetError::Empty));
         assert_eq!(
             "+5".parse::<Target>(),
             Err(TargetError::RelativeNotPercent("+5".into()))
         );
-        assert_eq!(">= lots".parse::<Target>(), Err(TargetError::Value(">= lots".into())));
-        assert_eq!(">= 5k%".parse::<Target>(), Err(TargetError::Value(">= 5k%".into())));
+        assert_eq!(
+            ">= lots".parse::<Target>(),
+            Err(TargetError::Value(">= lots".into()))
+        );
+        assert_eq!(
+            ">= 5k%".parse::<Target>(),
+            Err(TargetError::Value(">= 5k%".into()))
+        );
         assert!(">= 1.2.3".parse::<Target>().is_err());
         assert!(">= 24x".parse::<Target>().is_err());
     }
@@ -357,11 +366,23 @@ mod tests {
     #[test]
     fn warn_thresholds_must_be_stricter() {
         assert_eq!(t(">= 400").check_warn(&t(">= 440")), Ok(()));
-        assert_eq!(t(">= 400").check_warn(&t(">= 400")), Err(WarnError::NotStricter));
-        assert_eq!(t(">= 400").check_warn(&t(">= 380")), Err(WarnError::NotStricter));
+        assert_eq!(
+            t(">= 400").check_warn(&t(">= 400")),
+            Err(WarnError::NotStricter)
+        );
+        assert_eq!(
+            t(">= 400").check_warn(&t(">= 380")),
+            Err(WarnError::NotStricter)
+        );
         assert_eq!(t("<= 24h").check_warn(&t("<= 12h")), Ok(()));
-        assert_eq!(t("<= 24h").check_warn(&t("<= 36h")), Err(WarnError::NotStricter));
-        assert_eq!(t(">= 95%").check_warn(&t("<= 97%")), Err(WarnError::Comparison));
+        assert_eq!(
+            t("<= 24h").check_warn(&t("<= 36h")),
+            Err(WarnError::NotStricter)
+        );
+        assert_eq!(
+            t(">= 95%").check_warn(&t("<= 97%")),
+            Err(WarnError::Comparison)
+        );
         assert_eq!(t(">= 95%").check_warn(&t(">= 97")), Err(WarnError::Kind));
         assert_eq!(t("== 3").check_warn(&t("== 3")), Err(WarnError::Exact));
         assert_eq!(t("+5%").check_warn(&t("+8%")), Ok(()));

@@ -7,7 +7,7 @@ use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
 };
 
-use super::{plural, Summary};
+use super::{Summary, plural};
 use crate::load::Sources;
 use crate::model::{Finding, Place, Severity};
 
@@ -32,7 +32,9 @@ impl std::error::Error for Diag {}
 
 impl Diagnostic for Diag {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.code.as_ref().map(|c| Box::new(c) as Box<dyn fmt::Display>)
+        self.code
+            .as_ref()
+            .map(|c| Box::new(c) as Box<dyn fmt::Display>)
     }
 
     fn severity(&self) -> Option<miette::Severity> {
@@ -40,7 +42,9 @@ impl Diagnostic for Diag {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -69,13 +73,16 @@ fn source_and_label(
     place: Option<&Place>,
     label: String,
 ) -> (Option<NamedSource<String>>, Option<LabeledSpan>) {
-    let Some(place) = place else { return (None, None) };
+    let Some(place) = place else {
+        return (None, None);
+    };
     let Some(file) = sources.get(place.file) else {
         return (None, None);
     };
     let span = place.span.clone().unwrap_or(0..0);
     let source = NamedSource::new(file.name.clone(), file.text.clone()).with_language("toml");
-    let label = LabeledSpan::new_primary_with_span(Some(label), span.start..span.end.max(span.start));
+    let label =
+        LabeledSpan::new_primary_with_span(Some(label), span.start..span.end.max(span.start));
     (Some(source), Some(label))
 }
 
@@ -86,7 +93,10 @@ fn diag(sources: &Sources, f: &Finding) -> Diag {
     let same_file = |p: &Place| f.place.as_ref().is_some_and(|q| q.file == p.file);
     for (place, text) in f.related.iter().filter(|(p, _)| same_file(p)) {
         let span = place.span.clone().unwrap_or(0..0);
-        labels.push(LabeledSpan::new_with_span(Some(text.clone()), span.start..span.end.max(span.start)));
+        labels.push(LabeledSpan::new_with_span(
+            Some(text.clone()),
+            span.start..span.end.max(span.start),
+        ));
     }
     let related = f
         .related
@@ -134,7 +144,12 @@ pub fn human(findings: &[Finding], sources: &Sources, color: bool, subject: &str
     for f in findings {
         let d = diag(sources, f);
         if handler.render_report(&mut out, &d).is_err() {
-            out.push_str(&format!("{}: {} [{}]\n", f.severity.as_str(), f.message, f.code));
+            out.push_str(&format!(
+                "{}: {} [{}]\n",
+                f.severity.as_str(),
+                f.message,
+                f.code
+            ));
         }
         out.push('\n');
     }

@@ -1,9 +1,9 @@
 //! Machine-readable output: JSON (stable, documented in the README), GitHub
 //! workflow annotations, and SARIF 2.1.0 for code-scanning tools.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{location, Location, Summary};
+use super::{Location, Summary, location};
 use crate::load::Sources;
 use crate::model::{Code, Finding, Severity};
 
@@ -57,7 +57,9 @@ pub fn json(findings: &[Finding], sources: &Sources, directory: &str) -> String 
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -83,12 +85,19 @@ pub fn github(findings: &[Finding], sources: &Sources) -> String {
                 props.push(format!("endColumn={}", l.end_column));
             }
         }
-        props.push(format!("title={}", escape_property(&format!("revalign {}", f.code))));
+        props.push(format!(
+            "title={}",
+            escape_property(&format!("revalign {}", f.code))
+        ));
         let mut message = f.message.clone();
         if let Some(h) = &f.help {
             message.push_str(&format!("\nhelp: {h}"));
         }
-        out.push_str(&format!("::{level} {}::{}\n", props.join(","), escape_data(&message)));
+        out.push_str(&format!(
+            "::{level} {}::{}\n",
+            props.join(","),
+            escape_data(&message)
+        ));
     }
     out
 }

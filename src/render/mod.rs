@@ -76,7 +76,9 @@ fn plural(n: usize, word: &str) -> String {
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by_key(|f| {
         (
-            f.place.as_ref().map(|p| (p.file, p.span.as_ref().map_or(0, |s| s.start))),
+            f.place
+                .as_ref()
+                .map(|p| (p.file, p.span.as_ref().map_or(0, |s| s.start))),
             f.code,
         )
     });
