@@ -42,6 +42,27 @@ pub fn check(a: &Alignment, out: &mut Vec<Finding>) {
     ctx.reviews(out);
 }
 
+/// A value `factor` times as far as the target: the example in a warn-threshold help.
+fn stricter(value: crate::model::target::TargetValue, factor: f64) -> String {
+    use crate::model::target::TargetValue;
+    let scaled = match value {
+        TargetValue::Number(v) => TargetValue::Number((v * factor).round()),
+        TargetValue::Percent(v) => TargetValue::Percent(if factor > 1.0 {
+            (v + (100.0 - v) / 2.0).round()
+        } else {
+            (v / 2.0).round()
+        }),
+        TargetValue::Duration(d) => {
+            TargetValue::Duration(Duration::from_secs((d.as_secs() as f64 * factor) as u64))
+        }
+        TargetValue::Relative(v) => {
+            let step = (v.abs() / 2.0).round().max(1.0);
+            TargetValue::Relative(if factor > 1.0 { v + step } else { v - step })
+        }
+    };
+    scaled.to_string()
+}
+
 struct Ctx<'a> {
     a: &'a Alignment,
     teams: Option<BTreeSet<&'a str>>,
@@ -153,8 +174,16 @@ impl<'a> Ctx<'a> {
         let Some(value) = &org.value else { return };
         if jiff::tz::TimeZone::get(&value.time_zone).is_err() {
             let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
-            let help = match crate::load::suggest(&value.time_zone, names.iter().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`?"),
+            // Only near-misses (a space for an underscore, a slip of case): a zone
+            // that merely looks alike is another place.
+            let wanted = value.time_zone.to_lowercase().replace(' ', "_");
+            let near = names
+                .iter()
+                .map(|n| (strsim::levenshtein(&wanted, &n.to_lowercase()), n))
+                .filter(|(d, _)| *d <= 1)
+                .min();
+            let help = match near {
+                Some((_, s)) => format!("did you mean `{s}`?"),
                 None => "use an IANA time zone name such as `America/New_York`, `Europe/Berlin` or `UTC`".into(),
             };
             out.push(
@@ -246,6 +275,40 @@ impl<'a> Ctx<'a> {
                 }
                 SourceKind::Postgres => ("url_env", v.url_env.is_some()),
             };
+            let file_keys = [("leads", v.leads.is_some()), ("deals", v.deals.is_some())];
+            let api_keys = [
+                ("token_env", v.token_env.is_some()),
+                ("base_url", v.base_url.is_some()),
+            ];
+            let warehouse_keys = [("url_env", v.url_env.is_some())];
+            let foreign: Vec<&str> = match v.kind {
+                SourceKind::Csv | SourceKind::Ndjson => {
+                    api_keys.iter().chain(&warehouse_keys).collect::<Vec<_>>()
+                }
+                SourceKind::Hubspot | SourceKind::Salesforce | SourceKind::Pipedrive => {
+                    file_keys.iter().chain(&warehouse_keys).collect()
+                }
+                SourceKind::Postgres => file_keys.iter().chain(&api_keys).collect(),
+            }
+            .into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(k, _)| *k)
+            .collect();
+            for key in foreign {
+                out.push(
+                    Finding::new(
+                        Code::SourceSetting,
+                        format!(
+                            "`{key}` does nothing for source `{}` of kind `{}`",
+                            s.id,
+                            v.kind.as_str()
+                        ),
+                    )
+                    .help("remove it (a leftover from another kind of source?), or fix `kind`")
+                    .label(format!("not a `{}` setting", v.kind.as_str()))
+                    .at(s.place.field(key).at_key()),
+                );
+            }
             if !has {
                 let example = match needs {
                     "leads" => "leads = \"data/leads.csv\"",
@@ -500,17 +563,22 @@ impl<'a> Ctx<'a> {
                     }
                 }
             }
-            if let (Some(t), Some(w)) = (target_parsed, warn_parsed) {
+            if let (Some(t), Some(w), Some(w_text)) = (target_parsed, warn_parsed, warn.as_deref())
+            {
+                let (t, w) = (t, w);
+                let (t_text, w_text) = (target.trim(), w_text.trim());
                 let why = match t.check_warn(&w) {
                     Ok(()) => None,
                     Err(WarnError::Exact) => Some((
                         format!(
-                            "target `{t}` asks for an exact value, so a warn threshold has no side to be on"
+                            "target `{t_text}` asks for an exact value, so a warn threshold has no side to be on"
                         ),
                         "remove `warn`, or make the target a bound (`>=`, `<=`)".to_string(),
                     )),
                     Err(WarnError::Comparison) => Some((
-                        format!("warn threshold `{w}` compares the other way than target `{t}`"),
+                        format!(
+                            "warn threshold `{w_text}` compares the other way than target `{t_text}`"
+                        ),
                         format!(
                             "use the target's comparison: `warn = \"{} ...\"`",
                             t.comparison.symbol()
@@ -518,7 +586,7 @@ impl<'a> Ctx<'a> {
                     )),
                     Err(WarnError::Kind) => Some((
                         format!(
-                            "warn threshold `{w}` is {}, target `{t}` is {}",
+                            "warn threshold `{w_text}` is {}, target `{t_text}` is {}",
                             w.value.kind_name(),
                             t.value.kind_name()
                         ),
@@ -526,19 +594,19 @@ impl<'a> Ctx<'a> {
                     )),
                     Err(WarnError::NotStricter) => Some((
                         format!(
-                            "warn threshold `{w}` is not stricter than target `{t}`, so it would never warn before the target fails"
+                            "warn threshold `{w_text}` is not stricter than target `{t_text}`, so it would never warn before the target fails"
                         ),
                         if t.wants_more() {
                             format!(
-                                "set `warn` above the target (e.g. `{} ...` greater than {})",
+                                "the warning should come first: set `warn` above the target, e.g. `{} {}`",
                                 t.comparison.symbol(),
-                                t.value
+                                stricter(t.value, 1.1)
                             )
                         } else {
                             format!(
-                                "set `warn` below the target (e.g. `{} ...` less than {})",
+                                "the warning should come first: set `warn` below the target, e.g. `{} {}`",
                                 t.comparison.symbol(),
-                                t.value
+                                stricter(t.value, 0.5)
                             )
                         },
                     )),
@@ -640,8 +708,8 @@ impl<'a> Ctx<'a> {
                         )
                         .help("give each version of the goal its own `effective_from`/`effective_until` days, or rename one")
                         .label("overlapping version")
-                        .at(p2.field("id"))
-                        .related(p1.field("id"), "the version it overlaps"),
+                        .at(if f2.is_some() { p2.field("effective_from") } else { p2.field("id") })
+                        .related(if f1.is_some() { p1.field("effective_from") } else { p1.field("id") }, "the version it overlaps"),
                     );
                 }
             }
@@ -787,6 +855,21 @@ impl<'a> Ctx<'a> {
                 self.stage_ref(&v.stage, false, h.place.field("stage"), out);
                 continue;
             };
+            if let Some(stage) = self.a.stages[at].value.as_ref()
+                && stage.owner == v.to
+            {
+                out.push(
+                    Finding::new(
+                        Code::HandoffTeam,
+                        format!("`{}` already owns stage `{}`, so handing its leads to `{}` hands them to itself", v.to, v.stage, v.to),
+                    )
+                    .help(format!("a handoff passes leads from the stage's owner to another team: hand off at the last stage `{}` owns before the other team's", stage.owner))
+                    .label("the stage's own team")
+                    .at(h.place.field("to"))
+                    .related(self.a.stages[at].place.field("owner"), "owner of the stage"),
+                );
+                continue;
+            }
             let owns_later = self.a.stages[at + 1..]
                 .iter()
                 .any(|s| s.value.as_ref().is_none_or(|st| st.owner == v.to));

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Ctx, Exit, Format, Output};
-use crate::load::{LoadError, default_dir, load_dir};
+use crate::load::{default_dir, load_dir};
 use crate::model::Severity;
 use crate::render;
 
@@ -34,7 +34,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         return out;
     }
     let shown = args.dir.unwrap_or_else(|| default_dir(&ctx.base));
-    let loaded = match load_dir_shown(ctx, &shown) {
+    let loaded = match load_dir(&ctx.path(&shown), &shown) {
         Ok(l) => l,
         Err(e) => {
             return Output::error(
@@ -84,22 +84,4 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
             Exit::Ok
         },
     }
-}
-
-/// Loads `shown` (a path as the user wrote it) relative to `-C`, keeping the
-/// user's spelling in file names.
-fn load_dir_shown(ctx: &Ctx, shown: &std::path::Path) -> Result<crate::load::Loaded, LoadError> {
-    let mut loaded = load_dir(&ctx.path(shown))?;
-    let prefix = ctx.path(shown).display().to_string();
-    let shown_prefix = shown.display().to_string();
-    for f in &mut loaded.sources.files {
-        if let Some(rest) = f.name.strip_prefix(&prefix) {
-            f.name = if shown_prefix == "." {
-                rest.trim_start_matches('/').to_string()
-            } else {
-                format!("{shown_prefix}{rest}")
-            };
-        }
-    }
-    Ok(loaded)
 }

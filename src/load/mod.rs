@@ -63,6 +63,14 @@ impl SourceFile {
         (line + 1, col + 1)
     }
 
+    /// The byte offset where a 0-based line starts (the end of the text past the last line).
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
     /// The span a JSON pointer names in this file.
     pub fn locate(&self, pointer: &str, key: bool) -> Range<usize> {
         self.spans.locate(pointer, key)
@@ -171,8 +179,8 @@ pub fn discover(dir: &Path) -> Result<Vec<String>, LoadError> {
     Ok(out)
 }
 
-fn display_name(dir: &Path, rel: &str) -> String {
-    let dir = dir.to_string_lossy();
+fn display_name(shown: &Path, rel: &str) -> String {
+    let dir = shown.to_string_lossy();
     let dir = dir.trim_end_matches('/');
     if dir.is_empty() || dir == "." {
         rel.to_string()
@@ -181,13 +189,17 @@ fn display_name(dir: &Path, rel: &str) -> String {
     }
 }
 
-/// Loads an alignment directory.
-pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
-    let files = discover(dir)?;
+/// Loads an alignment directory. `dir` is where it is; `shown` how the user wrote
+/// it, which file names in findings start with.
+pub fn load_dir(dir: &Path, shown: &Path) -> Result<Loaded, LoadError> {
+    let files = discover(dir).map_err(|e| match e {
+        LoadError::NotFound(_) => LoadError::NotFound(shown.display().to_string()),
+        e => e,
+    })?;
     let mut sources = Sources::default();
     let mut findings = Vec::new();
     for rel in files {
-        let name = display_name(dir, &rel);
+        let name = display_name(shown, &rel);
         let kind = FileKind::of_path(&rel);
         let text = match std::fs::read(dir.join(&rel)) {
             Ok(bytes) => match String::from_utf8(bytes) {
@@ -287,13 +299,26 @@ pub fn load_sources(sources: &mut Sources) -> (Alignment, Vec<Finding>) {
         }
         let (root, errors) = DeTable::parse_recoverable(&file.text);
         if !errors.is_empty() {
+            // One finding per line: the parser's later complaints on a line are
+            // usually echoes of the first.
+            let mut lines_seen = BTreeSet::new();
             for e in &errors {
-                let mut place = Place::new(id, "");
                 let span = e.span().unwrap_or(0..0);
+                let line = file.line_col(span.start).0;
+                if !lines_seen.insert(line) {
+                    continue;
+                }
+                let line_text = file.text.lines().nth(line - 1).unwrap_or_default();
+                let help = if line_text.contains(['“', '”', '‘', '’']) {
+                    "replace the curly quotes (“ ” ‘ ’, often pasted from a document) with straight ones: \"...\""
+                } else {
+                    "fix the TOML syntax here; the file's content is not checked further until it parses"
+                };
+                let mut place = Place::new(id, "");
                 place.span = Some(span);
                 findings.push(
                     Finding::new(Code::TomlSyntax, first_line(e.message()))
-                        .help("fix the TOML syntax here; the file's content is not checked further until it parses")
+                        .help(help)
                         .at(place),
                 );
             }

@@ -347,8 +347,23 @@ impl Context<'_> {
             }
             ValidationErrorKind::Format { format } => {
                 let value = self.instance().and_then(Value::as_str).unwrap_or_default();
+                let looks_like_date = value.len() == 10
+                    && value.bytes().enumerate().all(|(i, b)| {
+                        if i == 4 || i == 7 {
+                            b == b'-'
+                        } else {
+                            b.is_ascii_digit()
+                        }
+                    });
                 let (what, help) = match format.as_str() {
-                    "date" => ("a date", "write a TOML date without quotes: `2026-01-01`"),
+                    "date" if looks_like_date => (
+                        "a date",
+                        "that day does not exist: check the month (1 to 12) and the day of the month",
+                    ),
+                    "date" => (
+                        "a date",
+                        "write a date as YYYY-MM-DD, without quotes: `2026-01-01`",
+                    ),
                     "email" => (
                         "an e-mail address",
                         "write an address like `jane@example.com`",
