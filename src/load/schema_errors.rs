@@ -25,8 +25,11 @@ impl Validators {
             .into_iter()
             .map(|kind| {
                 let schema = schema_for(kind);
+                // The `regex` engine: linear time on any input, and our patterns
+                // need no look-around.
                 let validator = jsonschema::draft7::options()
                     .should_validate_formats(true)
+                    .with_pattern_options(jsonschema::PatternOptions::regex())
                     .build(&schema)
                     .ok();
                 (kind, schema, validator)

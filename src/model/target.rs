@@ -10,7 +10,7 @@ use super::metric::Unit;
 
 /// The JSON Schema pattern of a target (a loose pre-check for editors; the parser
 /// has the last word).
-pub const TARGET_PATTERN: &str = r"^\s*(>=|<=|==|>|<|=)?\s*[+-]?\d[0-9a-zA-Z_,. %]*$";
+pub const TARGET_PATTERN: &str = "^ *(>=|<=|==|>|<|=)? *[+-]? *[0-9][0-9a-zA-Z_,. %]*$";
 
 /// How the actual value is compared with the target value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
