@@ -7,12 +7,16 @@
 //!   validation, typed entities;
 //! - [`schema`]: the JSON Schemas, generated from the model's types;
 //! - [`rules`]: the semantic checks over a loaded alignment;
+//! - [`diff`]: the semantic diff of two alignments, classified;
+//! - [`git`]: alignments at git revisions, and the history of the directory;
 //! - [`render`]: findings as human text, JSON, GitHub annotations, SARIF;
 //! - [`cli`]: the command line, one module per subcommand.
 //!
 //! The library never prints; the binary maps outcomes to exit codes.
 
 pub mod cli;
+pub mod diff;
+pub mod git;
 pub mod load;
 pub mod model;
 pub mod render;

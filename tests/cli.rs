@@ -275,6 +275,10 @@ fn help_texts() {
         &["validate", "--help"],
         &["init", "--help"],
         &["schema", "--help"],
+        &["diff", "--help"],
+        &["history", "--help"],
+        &["show", "--help"],
+        &["codeowners", "--help"],
     ] {
         let name = format!("help-{}", args[0].trim_start_matches('-'));
         insta::assert_snapshot!(name, transcript(root(), args));

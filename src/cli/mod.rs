@@ -1,8 +1,12 @@
 //! The command line: global flags, one module per subcommand, and the mapping of
 //! outcomes to exit codes. Commands return their output; `main` prints it.
 
+pub mod codeowners;
+pub mod diff;
+pub mod history;
 pub mod init;
 pub mod schema;
+pub mod show;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -64,6 +68,10 @@ pub enum Format {
     Github,
     /// SARIF 2.1.0 for code-scanning tools.
     Sarif,
+    /// Markdown, for pull-request comments and job summaries.
+    Markdown,
+    /// CSV, one row per item.
+    Csv,
 }
 
 impl Format {
@@ -73,6 +81,8 @@ impl Format {
             Format::Json => "json",
             Format::Github => "github",
             Format::Sarif => "sarif",
+            Format::Markdown => "markdown",
+            Format::Csv => "csv",
         }
     }
 }
@@ -98,7 +108,7 @@ pub enum ColorChoice {
     max_term_width = 100
 )]
 #[command(
-    after_help = "Examples:\n  revalign init                      # a starter alignment in ./alignment\n  revalign validate examples/acme    # check an alignment\n  revalign validate --format github  # annotations in GitHub Actions\n\nExit codes: 0 ok, 1 findings, 2 usage or configuration error, 3 environment error."
+    after_help = "Examples:\n  revalign init                      # a starter alignment in ./alignment\n  revalign validate examples/acme    # check an alignment\n  revalign validate --format github  # annotations in GitHub Actions\n  revalign diff --format markdown     # this branch's changes, for the PR\n  revalign history --since 2026-01-01\n\nExit codes: 0 ok, 1 findings, 2 usage or configuration error, 3 environment error."
 )]
 pub struct Cli {
     /// Flags every command takes.
@@ -135,6 +145,14 @@ pub enum Command {
     Init(init::Args),
     /// Print the JSON Schema of a kind of file, or write them all to a folder.
     Schema(schema::Args),
+    /// Compare the agreement at two revisions: tightened, loosened, breaking, ownership.
+    Diff(diff::Args),
+    /// The audit log: every commit that changed the agreement, with its changes.
+    History(history::Args),
+    /// The agreement as it stood at a revision or a date.
+    Show(show::Args),
+    /// Generate the CODEOWNERS block that puts the department heads on every change.
+    Codeowners(codeowners::Args),
 }
 
 /// What the environment says about the output, decided by `main`.
@@ -215,6 +233,10 @@ pub fn run(cli: Cli, terminal: Terminal) -> Output {
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),
+        Command::Diff(args) => diff::run(&ctx, args),
+        Command::History(args) => history::run(&ctx, args),
+        Command::Show(args) => show::run(&ctx, args),
+        Command::Codeowners(args) => codeowners::run(&ctx, args),
     }
 }
 

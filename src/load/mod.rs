@@ -5,7 +5,7 @@
 //! run reports them all. Only a directory that cannot be read at all is an `Err`.
 
 mod nesting;
-mod schema_errors;
+pub mod schema_errors;
 pub mod span;
 
 use std::collections::BTreeSet;
@@ -196,155 +196,232 @@ pub fn load_dir(dir: &Path, shown: &Path) -> Result<Loaded, LoadError> {
         LoadError::NotFound(_) => LoadError::NotFound(shown.display().to_string()),
         e => e,
     })?;
+    let raw = files
+        .into_iter()
+        .map(|rel| RawFile {
+            name: display_name(shown, &rel),
+            bytes: std::fs::read(dir.join(&rel)).map_err(|e| e.to_string()),
+            rel,
+        })
+        .collect();
+    Ok(load_files(raw))
+}
+
+/// A file as read from disk or from a git blob, before parsing.
+#[derive(Debug)]
+pub struct RawFile {
+    /// The name shown to the user (`alignment/goals.toml`, `a1b2c3d:alignment/goals.toml`).
+    pub name: String,
+    /// The path relative to the alignment directory, `/`-separated.
+    pub rel: String,
+    /// The content, or why it could not be read.
+    pub bytes: Result<Vec<u8>, String>,
+}
+
+/// Loads files already read: decodes, parses, schema-checks, collects the
+/// entities and runs the rules.
+pub fn load_files(raw: Vec<RawFile>) -> Loaded {
+    let validators = schema_errors::Validators::new();
     let mut sources = Sources::default();
     let mut findings = Vec::new();
-    for rel in files {
-        let name = display_name(shown, &rel);
-        let kind = FileKind::of_path(&rel);
-        let text = match std::fs::read(dir.join(&rel)) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    let id = sources.files.len();
-                    sources
-                        .files
-                        .push(SourceFile::new(name.clone(), rel, kind, String::new()));
-                    findings.push(
-                        Finding::new(
-                            Code::UnreadableFile,
-                            format!(
-                                "`{name}` is not UTF-8 text (invalid byte at offset {})",
-                                e.utf8_error().valid_up_to()
-                            ),
-                        )
-                        .help("save the file as UTF-8")
-                        .at(Place::new(id, "")),
-                    );
-                    continue;
-                }
-            },
-            Err(e) => {
-                let id = sources.files.len();
-                sources
-                    .files
-                    .push(SourceFile::new(name.clone(), rel, kind, String::new()));
-                findings.push(
-                    Finding::new(Code::UnreadableFile, format!("cannot read `{name}`: {e}"))
-                        .help("check that the file exists and is readable")
-                        .at(Place::new(id, "")),
-                );
-                continue;
-            }
-        };
-        sources.files.push(SourceFile::new(name, rel, kind, text));
+    let mut parsed = Vec::new();
+    for file in raw {
+        let id = sources.files.len();
+        let (source, p) = parse_file(file, id, &validators);
+        sources.files.push(source);
+        findings.extend(p.findings.iter().cloned());
+        parsed.push(p);
     }
-    let (alignment, mut more) = load_sources(&mut sources);
-    findings.append(&mut more);
-    Ok(Loaded {
+    let alignment = assemble(parsed.iter().enumerate());
+    crate::rules::check(&alignment, &mut findings);
+    for f in &mut findings {
+        resolve(&sources, f);
+    }
+    Loaded {
         sources,
         alignment,
         findings,
-    })
+    }
 }
 
-/// Parses, schema-checks and collects the entities of sources already read.
-/// Also used for files read from git revisions.
-pub fn load_sources(sources: &mut Sources) -> (Alignment, Vec<Finding>) {
-    let mut alignment = Alignment::default();
-    let mut findings = Vec::new();
-    let validators = schema_errors::Validators::new();
-    let mut kinds = BTreeSet::new();
-    for id in 0..sources.files.len() {
-        let file = &sources.files[id];
-        let Some(kind) = file.kind else {
-            findings.push(
-                Finding::new(
-                    Code::UnknownFile,
-                    format!("`{}` is not an alignment file, so it is not read", file.name),
-                )
-                .help(
-                    "name it `revalign.toml`, `metrics.toml`, `goals.toml`, `sla.toml` or `leads.toml`, \
-                     or put it in a folder of that name (`goals/q3.toml`)",
-                )
-                .at(Place::new(id, "")),
-            );
-            continue;
-        };
-        kinds.insert(kind);
-        if file.text.is_empty()
-            && findings.iter().any(|f: &Finding| {
-                f.code == Code::UnreadableFile && f.place.as_ref().is_some_and(|p| p.file == id)
-            })
-        {
-            alignment.incomplete.insert(kind);
-            continue;
-        }
-        if let Some(offset) = nesting::too_deep(&file.text, nesting::MAX_DEPTH) {
-            let mut place = Place::new(id, "");
-            place.span = Some(offset..offset + 1);
-            findings.push(
-                Finding::new(
-                    Code::TooDeep,
-                    format!(
-                        "arrays or tables are nested more than {} levels deep",
-                        nesting::MAX_DEPTH
-                    ),
-                )
-                .help("flatten the structure; alignment files need only a few levels")
-                .label("too deep from here")
-                .at(place),
-            );
-            alignment.incomplete.insert(kind);
-            continue;
-        }
-        let (root, errors) = DeTable::parse_recoverable(&file.text);
-        if !errors.is_empty() {
-            // One finding per line: the parser's later complaints on a line are
-            // usually echoes of the first.
-            let mut lines_seen = BTreeSet::new();
-            for e in &errors {
-                let span = e.span().unwrap_or(0..0);
-                let line = file.line_col(span.start).0;
-                if !lines_seen.insert(line) {
-                    continue;
-                }
-                let line_text = file.text.lines().nth(line - 1).unwrap_or_default();
-                let help = if line_text.contains(['“', '”', '‘', '’']) {
-                    "replace the curly quotes (“ ” ‘ ’, often pasted from a document) with straight ones: \"...\""
-                } else {
-                    "fix the TOML syntax here; the file's content is not checked further until it parses"
-                };
-                let mut place = Place::new(id, "");
-                place.span = Some(span);
-                findings.push(
-                    Finding::new(Code::TomlSyntax, first_line(e.message()))
-                        .help(help)
-                        .at(place),
-                );
+/// One file after parsing and schema validation: what the entities are read from.
+/// Depends only on the file's kind and text, so it can be cached by content
+/// (the history walk does, by blob id).
+#[derive(Debug, Clone)]
+pub struct ParsedFile {
+    /// The file's kind, if it is an alignment file.
+    pub kind: Option<FileKind>,
+    /// The data, with the values the schema rejected pruned; `None` when the
+    /// file could not be read or parsed.
+    pub data: Option<Value>,
+    /// What was wrong with the file itself (places use file id 0; see [`ParsedFile::findings_for`]).
+    pub findings: Vec<Finding>,
+}
+
+impl ParsedFile {
+    /// The findings, placed in the file with this id.
+    pub fn findings_for(&self, file: FileId) -> Vec<Finding> {
+        let mut out = self.findings.clone();
+        for f in &mut out {
+            for p in f
+                .place
+                .iter_mut()
+                .chain(f.related.iter_mut().map(|(p, _)| p))
+            {
+                p.file = file;
             }
-            alignment.incomplete.insert(kind);
-            continue;
         }
-        let json = span::table_to_json(root.get_ref());
-        let index = SpanIndex::new(&root);
-        drop(root);
-        let broken = validators.check(kind, &json, id, &mut findings);
-        sources.files[id].spans = index;
-        // Read the entities from what passed: values already reported are pruned,
-        // so an entity with an optional bad value is still checked for the rest,
-        // and one missing a required key is kept by id only.
-        let mut json = json;
-        for pointer in broken.iter().rev() {
-            prune(&mut json, pointer);
+        out
+    }
+}
+
+/// Decodes, parses and schema-checks one file. Returns its source entry (text and
+/// span index) and what was parsed; findings are placed in file `id`.
+pub fn parse_file(
+    raw: RawFile,
+    id: FileId,
+    validators: &schema_errors::Validators,
+) -> (SourceFile, ParsedFile) {
+    let kind = FileKind::of_path(&raw.rel);
+    let mut findings = Vec::new();
+    let unread = |message: String, help: &str| {
+        Finding::new(Code::UnreadableFile, message)
+            .help(help)
+            .at(Place::new(id, ""))
+    };
+    let text = match raw.bytes {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let message = format!(
+                    "`{}` is not UTF-8 text (invalid byte at offset {})",
+                    raw.name,
+                    e.utf8_error().valid_up_to()
+                );
+                findings.push(unread(message, "save the file as UTF-8"));
+                None
+            }
+        },
+        Err(e) => {
+            let message = format!("cannot read `{}`: {e}", raw.name);
+            findings.push(unread(
+                message,
+                "check that the file exists and is readable",
+            ));
+            None
         }
-        collect(kind, id, &json, &mut alignment);
+    };
+    let mut source = SourceFile::new(raw.name, raw.rel, kind, text.clone().unwrap_or_default());
+    let parsed = |data, findings| ParsedFile {
+        kind,
+        data,
+        findings,
+    };
+    let Some(kind) = kind else {
+        findings.push(
+            Finding::new(
+                Code::UnknownFile,
+                format!("`{}` is not an alignment file, so it is not read", source.name),
+            )
+            .help(
+                "name it `revalign.toml`, `metrics.toml`, `goals.toml`, `sla.toml` or `leads.toml`, \
+                 or put it in a folder of that name (`goals/q3.toml`)",
+            )
+            .at(Place::new(id, "")),
+        );
+        return (source, parsed(None, findings));
+    };
+    let Some(text) = text else {
+        return (source, parsed(None, findings));
+    };
+    if let Some(offset) = nesting::too_deep(&text, nesting::MAX_DEPTH) {
+        let mut place = Place::new(id, "");
+        place.span = Some(offset..offset + 1);
+        findings.push(
+            Finding::new(
+                Code::TooDeep,
+                format!(
+                    "arrays or tables are nested more than {} levels deep",
+                    nesting::MAX_DEPTH
+                ),
+            )
+            .help("flatten the structure; alignment files need only a few levels")
+            .label("too deep from here")
+            .at(place),
+        );
+        return (source, parsed(None, findings));
+    }
+    let (root, errors) = DeTable::parse_recoverable(&text);
+    if !errors.is_empty() {
+        // One finding per line: the parser's later complaints on a line are
+        // usually echoes of the first.
+        let mut lines_seen = BTreeSet::new();
+        for e in &errors {
+            let span = e.span().unwrap_or(0..0);
+            let line = source.line_col(span.start).0;
+            if !lines_seen.insert(line) {
+                continue;
+            }
+            let line_text = text.lines().nth(line - 1).unwrap_or_default();
+            let help = if line_text.contains(['“', '”', '‘', '’']) {
+                "replace the curly quotes (“ ” ‘ ’, often pasted from a document) with straight ones: \"...\""
+            } else {
+                "fix the TOML syntax here; the file's content is not checked further until it parses"
+            };
+            let mut place = Place::new(id, "");
+            place.span = Some(span);
+            findings.push(
+                Finding::new(Code::TomlSyntax, first_line(e.message()))
+                    .help(help)
+                    .at(place),
+            );
+        }
+        return (source, parsed(None, findings));
+    }
+    let mut json = span::table_to_json(root.get_ref());
+    source.spans = SpanIndex::new(&root);
+    drop(root);
+    let broken = validators.check(kind, &json, id, &mut findings);
+    // Read the entities from what passed: values already reported are pruned,
+    // so an entity with an optional bad value is still checked for the rest,
+    // and one missing a required key is kept by id only.
+    for pointer in broken.iter().rev() {
+        prune(&mut json, pointer);
+    }
+    for f in &mut findings {
+        resolve_in(&source, f);
+    }
+    (source, parsed(Some(json), findings))
+}
+
+/// Builds the alignment from parsed files, each with the id its entities' places use.
+pub fn assemble<'p>(files: impl IntoIterator<Item = (FileId, &'p ParsedFile)>) -> Alignment {
+    let mut alignment = Alignment::default();
+    let mut kinds = BTreeSet::new();
+    for (id, p) in files {
+        let Some(kind) = p.kind else { continue };
+        kinds.insert(kind);
+        match &p.data {
+            Some(data) => collect(kind, id, data, &mut alignment),
+            None => {
+                alignment.incomplete.insert(kind);
+            }
+        }
     }
     alignment.kinds_present = kinds.into_iter().collect();
-    crate::rules::check(&alignment, &mut findings);
-    for f in &mut findings {
-        resolve(sources, f);
+    alignment
+}
+
+fn resolve_in(file: &SourceFile, finding: &mut Finding) {
+    let places = finding
+        .place
+        .iter_mut()
+        .chain(finding.related.iter_mut().map(|(p, _)| p));
+    for place in places {
+        if place.span.is_none() {
+            place.span = Some(file.locate(&place.pointer, place.key));
+        }
     }
-    (alignment, findings)
 }
 
 fn first_line(message: &str) -> String {

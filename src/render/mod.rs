@@ -1,6 +1,7 @@
 //! Renderers: findings as human text (miette), JSON, GitHub workflow annotations
 //! and SARIF. Each returns the text; the binary decides where it goes.
 
+pub mod changes;
 mod human;
 mod machine;
 

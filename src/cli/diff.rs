@@ -1,0 +1,186 @@
+//! `revalign diff`: what a change does to the agreement, in business terms.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::{Ctx, Exit, Format, Output};
+use crate::diff::diff;
+use crate::git::{GitError, Repo};
+use crate::load::{Loaded, default_dir, load_dir};
+use crate::render::changes;
+
+/// Compare the alignment at two revisions by entity id, not by line: what was
+/// tightened, loosened, added, removed, broken, or changed hands. Moving a goal
+/// to another file or reformatting is no change.
+///
+/// BASE defaults to the merge base of HEAD with the default branch (origin/HEAD,
+/// else main, else master); HEAD defaults to the working tree, uncommitted and
+/// untracked files included. Formats: human, markdown (for a PR comment), json.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  revalign diff                          # this branch's changes against main\n  revalign diff v1.0 v1.1 -- alignment\n  revalign diff --format markdown --fail-on breaking   # a PR gate"
+)]
+pub struct Args {
+    /// The revision to compare from [default: merge base with the default branch].
+    pub base: Option<String>,
+    /// The revision to compare to [default: the working tree].
+    pub head: Option<String>,
+    /// The alignment directory [default: ./alignment if it exists, else .]
+    #[arg(last = true)]
+    pub dir: Option<PathBuf>,
+    /// Exit 1 when there are changes, like `git diff --exit-code`.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Exit 1 when there is a change of this class (repeatable).
+    #[arg(long, value_name = "CLASS", value_parser = ["breaking", "loosened", "tightened", "ownership", "added", "removed", "changed"])]
+    pub fail_on: Vec<String>,
+}
+
+/// A git failure as output: exit 3 with the next step.
+pub fn git_error(e: &GitError) -> Output {
+    Output::error(Exit::Environment, e.to_string(), e.help())
+}
+
+/// Runs `diff`.
+pub fn run(ctx: &Ctx, args: Args) -> Output {
+    if let Err(out) = ctx.formats("diff", &[Format::Human, Format::Markdown, Format::Json]) {
+        return out;
+    }
+    let repo = match Repo::discover(&ctx.base) {
+        Ok(r) => r,
+        Err(e) => return git_error(&e),
+    };
+    let shown = args.dir.clone().unwrap_or_else(|| default_dir(&ctx.base));
+    let dir = repo.relative_dir(&ctx.base, &shown);
+    let base = match &args.base {
+        Some(spec) => repo.commit(spec),
+        None => repo.default_base(),
+    };
+    let base = match base {
+        Ok(c) => c,
+        Err(e) => return git_error(&e),
+    };
+    let base_loaded = match repo.load_at(&base, &dir) {
+        Ok(l) => l,
+        Err(e) => return git_error(&e),
+    };
+    let base_info = repo.info(&base);
+    let (head_loaded, head_label, head_json): (Loaded, String, serde_json::Value) = match &args.head
+    {
+        Some(spec) => {
+            let c = match repo.commit(spec) {
+                Ok(c) => c,
+                Err(e) => return git_error(&e),
+            };
+            let info = repo.info(&c);
+            match repo.load_at(&c, &dir) {
+                Ok(l) => (
+                    l,
+                    info.short.clone(),
+                    json!({ "revision": spec, "commit": info.id }),
+                ),
+                Err(e) => return git_error(&e),
+            }
+        }
+        None => match repo.workdir() {
+            Some(w) => {
+                let path = w.join(&dir);
+                let loaded = if path.is_dir() {
+                    match load_dir(&path, std::path::Path::new(&dir)) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            return Output::error(
+                                Exit::Usage,
+                                e.to_string(),
+                                "pass the alignment directory after `--`",
+                            );
+                        }
+                    }
+                } else {
+                    crate::load::load_files(Vec::new())
+                };
+                (
+                    loaded,
+                    "working tree".into(),
+                    json!({ "revision": null, "commit": null, "working_tree": true }),
+                )
+            }
+            None => {
+                return Output::error(
+                    Exit::Usage,
+                    "a bare repository has no working tree to compare with",
+                    "name the head revision: `revalign diff main my-branch`",
+                );
+            }
+        },
+    };
+    let warnings: Vec<String> = file_warnings(&base_loaded)
+        .into_iter()
+        .chain(file_warnings(&head_loaded))
+        .collect();
+    let list = diff(&base_loaded.alignment, &head_loaded.alignment);
+    let title = format!(
+        "revalign: changes to the agreement ({} → {head_label})",
+        base_info.short
+    );
+    let stdout = match ctx.format {
+        Format::Markdown => changes::markdown(&list, &warnings, &title),
+        Format::Json => changes::diff_json(
+            &list,
+            &warnings,
+            &json!({ "revision": args.base, "commit": base_info.id }),
+            &head_json,
+        ),
+        _ => {
+            let mut s = format!("Comparing {} → {head_label} in {dir}\n\n", base_info.short);
+            s.push_str(&changes::human(&list, &warnings, ctx.color, ""));
+            if !list.is_empty() {
+                s.push('\n');
+            }
+            s.push_str(&changes::summary(&list));
+            s.push('\n');
+            s
+        }
+    };
+    let failing = args.exit_code && !list.is_empty()
+        || list
+            .iter()
+            .any(|c| args.fail_on.iter().any(|f| f == c.class.as_str()));
+    Output {
+        stdout,
+        stderr: String::new(),
+        exit: if failing { Exit::Findings } else { Exit::Ok },
+    }
+}
+
+/// Problems reading files at a revision (not the rules: a diff reports what
+/// changed, `validate` what is wrong), as `a1b2c3d:alignment/sla.toml:12:3: message`.
+pub fn file_warnings(loaded: &Loaded) -> Vec<String> {
+    use crate::model::Code;
+    loaded
+        .findings
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.code,
+                Code::TomlSyntax
+                    | Code::UnreadableFile
+                    | Code::TooDeep
+                    | Code::UnknownKey
+                    | Code::MissingKey
+                    | Code::WrongType
+                    | Code::InvalidValue
+            )
+        })
+        .map(|f| {
+            let loc = f
+                .place
+                .as_ref()
+                .and_then(|p| crate::render::location(&loaded.sources, p))
+                .map(|l| format!("{}:{}:{}: ", l.file, l.line, l.column))
+                .unwrap_or_default();
+            format!("{loc}{} [{}]", f.message, f.code)
+        })
+        .collect()
+}

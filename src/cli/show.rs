@@ -1,0 +1,197 @@
+//! `revalign show`: the agreement as it stood at a revision or a date.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::diff::{file_warnings, git_error};
+use super::{Ctx, Exit, Format, Output};
+use crate::git::{GitError, Repo, parse_time};
+use crate::load::{Loaded, default_dir, load_dir};
+use crate::model::Alignment;
+
+/// Show the resolved agreement (teams, goals with their targets, commitments,
+/// metrics, stages) as it stood at a revision, or at a date: the last
+/// first-parent commit at or before the end of that day (UTC). Without --at:
+/// the working tree.
+///
+/// Formats: human, json.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  revalign show --at 2026-03-31\n  revalign show --at v1.2 --format json"
+)]
+pub struct Args {
+    /// A revision (`v1.2`, `a1b2c3d`, `main~3`) or a date (`2026-03-31`).
+    #[arg(long, value_name = "REV|DATE")]
+    pub at: Option<String>,
+    /// The alignment directory [default: ./alignment if it exists, else .]
+    pub dir: Option<PathBuf>,
+}
+
+fn values<T: serde::Serialize>(list: &[crate::model::Entity<T>]) -> Vec<serde_json::Value> {
+    list.iter()
+        .filter_map(|e| e.value.as_ref().and_then(|v| serde_json::to_value(v).ok()))
+        .collect()
+}
+
+/// The alignment as JSON: every entity's resolved value.
+pub fn alignment_json(a: &Alignment) -> serde_json::Value {
+    let teams: serde_json::Map<String, serde_json::Value> = a
+        .teams
+        .iter()
+        .filter_map(|t| {
+            t.value
+                .as_ref()
+                .map(|v| (t.id.clone(), serde_json::to_value(v).unwrap_or_default()))
+        })
+        .collect();
+    json!({
+        "organization": a.organization.as_ref().and_then(|o| o.value.as_ref()),
+        "teams": teams,
+        "metrics": values(&a.metrics),
+        "goals": values(&a.goals),
+        "commitments": values(&a.commitments),
+        "review": a.reviews.first().and_then(|r| r.value.as_ref()),
+        "stages": values(&a.stages),
+        "handoffs": values(&a.handoffs),
+        "recycle_reasons": a.recycle_reasons.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        "disqualify_reasons": a.disqualify_reasons.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+    })
+}
+
+fn human(a: &Alignment, label: &str) -> String {
+    let mut out = format!("The agreement at {label}\n");
+    if let Some(o) = a.organization.as_ref().and_then(|o| o.value.as_ref()) {
+        out.push_str(&format!(
+            "\n{} ({}, fiscal year from {:?})\n",
+            o.name, o.time_zone, o.fiscal_year_start
+        ));
+    }
+    out.push_str("\nTeams\n");
+    for t in &a.teams {
+        if let Some(v) = &t.value {
+            out.push_str(&format!(
+                "  {:<18} {} (head: {} <{}>)\n",
+                t.id, v.name, v.head.name, v.head.email
+            ));
+        }
+    }
+    out.push_str("\nGoals\n");
+    for g in &a.goals {
+        if let Some(v) = &g.value {
+            let warn = v
+                .warn
+                .as_ref()
+                .map(|w| format!(", warn {w}"))
+                .unwrap_or_default();
+            let period = v.period.map_or("default period", |p| p.as_str());
+            let from = v
+                .effective_from
+                .as_ref()
+                .map(|d| format!(" from {d}"))
+                .unwrap_or_default();
+            let until = v
+                .effective_until
+                .as_ref()
+                .map(|d| format!(" until {d}"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {:<18} {} {}{warn} per {period}{from}{until}  [{}]\n",
+                g.id,
+                v.metric,
+                v.target,
+                v.owners.join(", ")
+            ));
+        }
+    }
+    out.push_str("\nSLA commitments\n");
+    for c in &a.commitments {
+        if let Some(v) = &c.value {
+            let warn = v
+                .warn
+                .as_ref()
+                .map(|w| format!(", warn {w}"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {:<18} {} → {}: {} {}{warn}\n",
+                c.id, v.provider, v.consumer, v.metric, v.target
+            ));
+        }
+    }
+    out.push_str("\nLead stages\n  ");
+    out.push_str(
+        &a.stages
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect::<Vec<_>>()
+            .join(" → "),
+    );
+    out.push('\n');
+    out
+}
+
+/// Runs `show`.
+pub fn run(ctx: &Ctx, args: Args) -> Output {
+    if let Err(out) = ctx.formats("show", &[Format::Human, Format::Json]) {
+        return out;
+    }
+    let shown = args.dir.clone().unwrap_or_else(|| default_dir(&ctx.base));
+    let (loaded, label, commit): (Loaded, String, Option<String>) = match &args.at {
+        None => match load_dir(&ctx.path(&shown), &shown) {
+            Ok(l) => (l, "the working tree".into(), None),
+            Err(e) => {
+                return Output::error(Exit::Usage, e.to_string(), "pass the alignment directory");
+            }
+        },
+        Some(at) => {
+            let repo = match Repo::discover(&ctx.base) {
+                Ok(r) => r,
+                Err(e) => return git_error(&e),
+            };
+            let dir = repo.relative_dir(&ctx.base, &shown);
+            let commit = match repo.commit(at) {
+                Ok(c) => Ok(c),
+                Err(GitError::NoSuchRevision(_)) => match parse_time(at, true) {
+                    Some(t) => repo.commit_at_time(t),
+                    None => Err(GitError::BadDate(at.clone())),
+                },
+                Err(e) => Err(e),
+            };
+            let commit = match commit {
+                Ok(c) => c,
+                Err(e) => return git_error(&e),
+            };
+            let info = repo.info(&commit);
+            match repo.load_at(&commit, &dir) {
+                Ok(l) => (
+                    l,
+                    format!("{} ({}, {})", info.short, info.date, info.subject),
+                    Some(info.id),
+                ),
+                Err(e) => return git_error(&e),
+            }
+        }
+    };
+    let warnings = file_warnings(&loaded);
+    let stdout = match ctx.format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&json!({
+                "version": 1,
+                "commit": commit,
+                "alignment": alignment_json(&loaded.alignment),
+                "warnings": warnings,
+            }))
+            .unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        _ => {
+            let mut s = human(&loaded.alignment, &label);
+            for w in &warnings {
+                s.push_str(&format!("warning: {w}\n"));
+            }
+            s
+        }
+    };
+    Output::ok(stdout)
+}

@@ -1,0 +1,645 @@
+//! The semantic diff of two alignments: entities compared by id, not by file or
+//! line, and every change classified the way the department heads reading a pull
+//! request think of it: tightened, loosened, breaking, ownership.
+//!
+//! Pure: takes two loaded [`Alignment`]s, returns [`Change`]s.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::duration::Duration;
+use crate::model::metric::EVENTS;
+use crate::model::target::Target;
+use crate::model::{Alignment, Entity, FileKind};
+
+/// What kind of entity changed, in output order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    /// The manifest's `[organization]`.
+    Organization,
+    /// A team and its head.
+    Team,
+    /// A data source.
+    Source,
+    /// A joint goal.
+    Goal,
+    /// An SLA commitment.
+    Commitment,
+    /// The SLA's review cadence.
+    Review,
+    /// A metric.
+    Metric,
+    /// A lifecycle stage.
+    Stage,
+    /// A handoff.
+    Handoff,
+    /// A recycle or disqualify reason code.
+    Reason,
+}
+
+impl EntityKind {
+    /// The kind of file the entity lives in.
+    pub fn file_kind(self) -> FileKind {
+        match self {
+            EntityKind::Organization | EntityKind::Team | EntityKind::Source => FileKind::Manifest,
+            EntityKind::Goal => FileKind::Goals,
+            EntityKind::Commitment | EntityKind::Review => FileKind::Sla,
+            EntityKind::Metric => FileKind::Metrics,
+            EntityKind::Stage | EntityKind::Handoff | EntityKind::Reason => FileKind::Leads,
+        }
+    }
+
+    /// The name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Organization => "organization",
+            EntityKind::Team => "team",
+            EntityKind::Source => "source",
+            EntityKind::Goal => "goal",
+            EntityKind::Commitment => "commitment",
+            EntityKind::Review => "review",
+            EntityKind::Metric => "metric",
+            EntityKind::Stage => "stage",
+            EntityKind::Handoff => "handoff",
+            EntityKind::Reason => "reason",
+        }
+    }
+
+    /// The heading of a group of changes.
+    pub fn plural(self) -> &'static str {
+        match self {
+            EntityKind::Organization => "Organization",
+            EntityKind::Team => "Teams",
+            EntityKind::Source => "Sources",
+            EntityKind::Goal => "Goals",
+            EntityKind::Commitment => "SLA commitments",
+            EntityKind::Review => "Review cadence",
+            EntityKind::Metric => "Metrics",
+            EntityKind::Stage => "Lead stages",
+            EntityKind::Handoff => "Handoffs",
+            EntityKind::Reason => "Reasons",
+        }
+    }
+}
+
+/// How a change bears on the agreement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// Numbers before and after no longer compare, or something still used was removed.
+    Breaking,
+    /// A target, threshold or window made harder to meet.
+    Tightened,
+    /// A target, threshold or window made easier to meet.
+    Loosened,
+    /// Who owns, provides, receives or heads something changed.
+    Ownership,
+    /// A new entity.
+    Added,
+    /// An entity removed (nothing refers to it any more).
+    Removed,
+    /// Any other change (names, descriptions, settings).
+    Changed,
+}
+
+impl Class {
+    /// The name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Breaking => "breaking",
+            Class::Tightened => "tightened",
+            Class::Loosened => "loosened",
+            Class::Ownership => "ownership",
+            Class::Added => "added",
+            Class::Removed => "removed",
+            Class::Changed => "changed",
+        }
+    }
+
+    /// Every class, in output order.
+    pub const ALL: [Class; 7] = [
+        Class::Breaking,
+        Class::Tightened,
+        Class::Loosened,
+        Class::Ownership,
+        Class::Added,
+        Class::Removed,
+        Class::Changed,
+    ];
+}
+
+/// One change between two alignments.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// What kind of entity.
+    pub kind: EntityKind,
+    /// Its id (for goals with several versions: `id@effective_from`).
+    pub id: String,
+    /// The field that changed; `None` when the whole entity was added or removed.
+    pub field: Option<String>,
+    /// The value before (absent when added).
+    pub old: Option<Value>,
+    /// The value after (absent when removed).
+    pub new: Option<Value>,
+    /// The classification.
+    pub class: Class,
+    /// Why it has that class, when that is not obvious.
+    pub note: Option<String>,
+}
+
+type Keyed = BTreeMap<String, Option<Value>>;
+
+fn keyed<'a, T: Serialize>(list: &'a [Entity<T>], key: impl Fn(&'a Entity<T>) -> String) -> Keyed {
+    list.iter()
+        .filter(|e| !e.id.is_empty())
+        .map(|e| {
+            (
+                key(e),
+                e.value.as_ref().and_then(|v| serde_json::to_value(v).ok()),
+            )
+        })
+        .collect()
+}
+
+fn plain<T>(e: &Entity<T>) -> String {
+    e.id.clone()
+}
+
+/// Who refers to which metric, stage and team in an alignment.
+struct Refs {
+    metrics: BTreeMap<String, Vec<String>>,
+    stages: BTreeMap<String, Vec<String>>,
+    teams: BTreeMap<String, Vec<String>>,
+}
+
+impl Refs {
+    fn of(a: &Alignment) -> Refs {
+        let mut r = Refs {
+            metrics: BTreeMap::new(),
+            stages: BTreeMap::new(),
+            teams: BTreeMap::new(),
+        };
+        let add = |map: &mut BTreeMap<String, Vec<String>>, id: &str, by: String| {
+            map.entry(id.to_string()).or_default().push(by);
+        };
+        for g in &a.goals {
+            if let Some(v) = &g.value {
+                add(&mut r.metrics, &v.metric, format!("goal `{}`", g.id));
+                for o in &v.owners {
+                    add(&mut r.teams, o, format!("goal `{}`", g.id));
+                }
+            }
+        }
+        for c in &a.commitments {
+            if let Some(v) = &c.value {
+                add(&mut r.metrics, &v.metric, format!("commitment `{}`", c.id));
+                add(&mut r.teams, &v.provider, format!("commitment `{}`", c.id));
+                add(&mut r.teams, &v.consumer, format!("commitment `{}`", c.id));
+            }
+        }
+        for m in &a.metrics {
+            if let Some(v) = &m.value {
+                for s in [&v.stage, &v.from, &v.to].into_iter().flatten() {
+                    if !EVENTS.contains(&s.as_str()) {
+                        add(&mut r.stages, s, format!("metric `{}`", m.id));
+                    }
+                }
+                for o in &v.owners {
+                    add(&mut r.teams, o, format!("metric `{}`", m.id));
+                }
+            }
+        }
+        for s in &a.stages {
+            if let Some(v) = &s.value {
+                add(&mut r.teams, &v.owner, format!("stage `{}`", s.id));
+                for f in v.from.iter().flatten() {
+                    add(&mut r.stages, f, format!("stage `{}`", s.id));
+                }
+            }
+        }
+        for h in &a.handoffs {
+            if let Some(v) = &h.value {
+                add(&mut r.stages, &v.stage, format!("handoff at `{}`", v.stage));
+                add(&mut r.teams, &v.to, format!("handoff at `{}`", v.stage));
+            }
+        }
+        r
+    }
+
+    fn users(&self, kind: EntityKind, id: &str) -> Option<&Vec<String>> {
+        match kind {
+            EntityKind::Metric => self.metrics.get(id),
+            EntityKind::Stage => self.stages.get(id),
+            EntityKind::Team => self.teams.get(id),
+            _ => None,
+        }
+    }
+}
+
+/// Goals may have several versions, one per effective period: key them by id
+/// alone when there is one version on each side, else by id and start day.
+fn goal_keys(
+    old: &Alignment,
+    new: &Alignment,
+) -> impl Fn(&Entity<crate::model::goal::Goal>) -> String {
+    let versioned: BTreeSet<String> = dup_ids(&old.goals)
+        .into_iter()
+        .chain(dup_ids(&new.goals))
+        .collect();
+    move |g| match g.value.as_ref().and_then(|v| v.effective_from.as_ref()) {
+        Some(from) if versioned.contains(&g.id) => format!("{}@{from}", g.id),
+        _ => g.id.clone(),
+    }
+}
+
+fn dup_ids<T>(list: &[Entity<T>]) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    list.iter()
+        .filter(|e| !seen.insert(e.id.clone()))
+        .map(|e| e.id.clone())
+        .collect()
+}
+
+/// Compares two alignments.
+pub fn diff(old: &Alignment, new: &Alignment) -> Vec<Change> {
+    let mut out = Vec::new();
+    let sides = Sides {
+        old,
+        new,
+        refs_new: Refs::of(new),
+    };
+    let org = |a: &Alignment| -> Keyed {
+        a.organization
+            .iter()
+            .map(|e| {
+                (
+                    "organization".to_string(),
+                    e.value.as_ref().and_then(|v| serde_json::to_value(v).ok()),
+                )
+            })
+            .collect()
+    };
+    compare(
+        EntityKind::Organization,
+        &org(old),
+        &org(new),
+        &sides,
+        &mut out,
+    );
+    compare(
+        EntityKind::Team,
+        &keyed(&old.teams, plain),
+        &keyed(&new.teams, plain),
+        &sides,
+        &mut out,
+    );
+    compare(
+        EntityKind::Source,
+        &keyed(&old.sources, plain),
+        &keyed(&new.sources, plain),
+        &sides,
+        &mut out,
+    );
+    let gk = goal_keys(old, new);
+    compare(
+        EntityKind::Goal,
+        &keyed(&old.goals, &gk),
+        &keyed(&new.goals, &gk),
+        &sides,
+        &mut out,
+    );
+    compare(
+        EntityKind::Commitment,
+        &keyed(&old.commitments, plain),
+        &keyed(&new.commitments, plain),
+        &sides,
+        &mut out,
+    );
+    let review = |a: &Alignment| -> Keyed {
+        a.reviews
+            .first()
+            .map(|e| {
+                (
+                    "review".to_string(),
+                    e.value.as_ref().and_then(|v| serde_json::to_value(v).ok()),
+                )
+            })
+            .into_iter()
+            .collect()
+    };
+    compare(
+        EntityKind::Review,
+        &review(old),
+        &review(new),
+        &sides,
+        &mut out,
+    );
+    compare(
+        EntityKind::Metric,
+        &keyed(&old.metrics, plain),
+        &keyed(&new.metrics, plain),
+        &sides,
+        &mut out,
+    );
+    compare(
+        EntityKind::Stage,
+        &keyed(&old.stages, plain),
+        &keyed(&new.stages, plain),
+        &sides,
+        &mut out,
+    );
+    let hk = |h: &Entity<crate::model::lead::Handoff>| {
+        h.value
+            .as_ref()
+            .map_or(h.id.clone(), |v| format!("{}→{}", v.stage, v.to))
+    };
+    compare(
+        EntityKind::Handoff,
+        &keyed(&old.handoffs, hk),
+        &keyed(&new.handoffs, hk),
+        &sides,
+        &mut out,
+    );
+    let reasons = |a: &Alignment| -> Keyed {
+        a.recycle_reasons
+            .iter()
+            .map(|r| {
+                (
+                    format!("recycle:{}", r.id),
+                    Some(Value::String("recycle".into())),
+                )
+            })
+            .chain(a.disqualify_reasons.iter().map(|r| {
+                (
+                    format!("disqualify:{}", r.id),
+                    Some(Value::String("disqualify".into())),
+                )
+            }))
+            .collect()
+    };
+    compare(
+        EntityKind::Reason,
+        &reasons(old),
+        &reasons(new),
+        &sides,
+        &mut out,
+    );
+    // Stage order is meaning: a reorder changes which stage follows which.
+    let order = |a: &Alignment| a.stages.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+    let (before, after) = (order(old), order(new));
+    let common_before: Vec<&String> = before.iter().filter(|s| after.contains(s)).collect();
+    let common_after: Vec<&String> = after.iter().filter(|s| before.contains(s)).collect();
+    if common_before != common_after {
+        out.push(Change {
+            kind: EntityKind::Stage,
+            id: "(order)".into(),
+            field: Some("order".into()),
+            old: Some(Value::from(before.clone())),
+            new: Some(Value::from(after.clone())),
+            class: Class::Breaking,
+            note: Some("the funnel order of the stages changed".into()),
+        });
+    }
+    out
+}
+
+struct Sides<'a> {
+    old: &'a Alignment,
+    new: &'a Alignment,
+    refs_new: Refs,
+}
+
+fn compare(kind: EntityKind, old: &Keyed, new: &Keyed, sides: &Sides<'_>, out: &mut Vec<Change>) {
+    // A file of this kind that could not be read on one side: its entities are
+    // unknown there, not added or removed (the warnings name the file).
+    let unread_new = sides.new.incomplete.contains(&kind.file_kind());
+    let unread_old = sides.old.incomplete.contains(&kind.file_kind());
+    let refs_new = &sides.refs_new;
+    let removed: Vec<&String> = old.keys().filter(|k| !new.contains_key(*k)).collect();
+    let added: Vec<&String> = new.keys().filter(|k| !old.contains_key(*k)).collect();
+    let mut renamed_to: BTreeMap<&String, &String> = BTreeMap::new();
+    // A rename: removed and added with the same content but the id.
+    for r in &removed {
+        let strip = |v: &Option<Value>| {
+            v.clone().map(|mut v| {
+                if let Value::Object(m) = &mut v {
+                    m.remove("id");
+                }
+                v
+            })
+        };
+        let old_v = strip(&old[*r]);
+        if old_v.is_none() {
+            continue;
+        }
+        if let Some(a) = added
+            .iter()
+            .find(|a| !renamed_to.values().any(|x| x == *a) && strip(&new[**a]) == old_v)
+        {
+            renamed_to.insert(r, a);
+        }
+    }
+    for r in removed.iter().filter(|_| !unread_new) {
+        let users = refs_new.users(kind, r.as_str()).filter(|u| !u.is_empty());
+        let (class, note) = match users {
+            Some(u) => (
+                Class::Breaking,
+                Some(format!(
+                    "removed while still referenced by {}",
+                    u.join(", ")
+                )),
+            ),
+            None => (Class::Removed, None),
+        };
+        if let Some(a) = renamed_to.get(r) {
+            out.push(Change {
+                kind,
+                id: (*r).clone(),
+                field: Some("id".into()),
+                old: Some(Value::String((*r).clone())),
+                new: Some(Value::String((*a).clone())),
+                class: if users.is_some() {
+                    Class::Breaking
+                } else {
+                    Class::Changed
+                },
+                note: Some(match users {
+                    Some(u) => format!(
+                        "renamed while still referenced as `{r}` by {}",
+                        u.join(", ")
+                    ),
+                    None => "renamed".into(),
+                }),
+            });
+            continue;
+        }
+        out.push(Change {
+            kind,
+            id: (*r).clone(),
+            field: None,
+            old: old[*r].clone(),
+            new: None,
+            class,
+            note,
+        });
+    }
+    for a in added.iter().filter(|_| !unread_old) {
+        if renamed_to.values().any(|x| x == a) {
+            continue;
+        }
+        out.push(Change {
+            kind,
+            id: (*a).clone(),
+            field: None,
+            old: None,
+            new: new[*a].clone(),
+            class: Class::Added,
+            note: None,
+        });
+    }
+    for (id, old_v) in old {
+        let Some(new_v) = new.get(id) else { continue };
+        match (old_v, new_v) {
+            (Some(o), Some(n)) => fields(kind, id, o, n, out),
+            (None, None) => {}
+            _ => out.push(Change {
+                kind,
+                id: id.clone(),
+                field: None,
+                old: old_v.clone(),
+                new: new_v.clone(),
+                class: Class::Changed,
+                note: Some("unreadable at one of the two revisions (see the warnings)".into()),
+            }),
+        }
+    }
+}
+
+/// Field-level changes of one entity; `head` of a team is compared key by key.
+fn fields(kind: EntityKind, id: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
+    let empty = serde_json::Map::new();
+    let o = old.as_object().unwrap_or(&empty);
+    let n = new.as_object().unwrap_or(&empty);
+    let keys: BTreeSet<&String> = o.keys().chain(n.keys()).collect();
+    for key in keys {
+        let (ov, nv) = (o.get(key.as_str()), n.get(key.as_str()));
+        if ov == nv {
+            continue;
+        }
+        if kind == EntityKind::Team && key == "head" {
+            if let (Some(ov), Some(nv)) = (ov, nv) {
+                let mut sub = Vec::new();
+                fields(kind, id, ov, nv, &mut sub);
+                for mut c in sub {
+                    c.field = c.field.map(|f| format!("head.{f}"));
+                    c.class = Class::Ownership;
+                    c.note = Some("the department head changed".into());
+                    out.push(c);
+                }
+                continue;
+            }
+        }
+        let (class, note) = classify(kind, key, ov, nv);
+        out.push(Change {
+            kind,
+            id: id.to_string(),
+            field: Some(key.clone()),
+            old: ov.cloned(),
+            new: nv.cloned(),
+            class,
+            note,
+        });
+    }
+}
+
+/// Tightened or loosened by the direction of a target: raising `>= 400` tightens,
+/// raising `<= 24h` loosens. `None` when the two do not compare.
+pub fn target_direction(old: &str, new: &str) -> Option<Class> {
+    let (o, n) = (old.parse::<Target>().ok()?, new.parse::<Target>().ok()?);
+    if o.comparison != n.comparison
+        || std::mem::discriminant(&o.value) != std::mem::discriminant(&n.value)
+    {
+        return None;
+    }
+    let delta = (n.value.magnitude() - o.value.magnitude()) * f64::from(o.comparison.direction());
+    match delta.partial_cmp(&0.0)? {
+        std::cmp::Ordering::Greater => Some(Class::Tightened),
+        std::cmp::Ordering::Less => Some(Class::Loosened),
+        std::cmp::Ordering::Equal => Some(Class::Changed),
+    }
+}
+
+fn classify(
+    kind: EntityKind,
+    key: &str,
+    old: Option<&Value>,
+    new: Option<&Value>,
+) -> (Class, Option<String>) {
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    match (kind, key) {
+        (EntityKind::Goal | EntityKind::Commitment, "target" | "warn") => match (s(old), s(new)) {
+            (Some(o), Some(n)) => match target_direction(&o, &n) {
+                Some(c) => (c, None),
+                None => (Class::Breaking, Some("the target now compares differently; periods before and after do not compare".into())),
+            },
+            (None, Some(_)) => (Class::Tightened, Some("a warn threshold now warns before the target fails".into())),
+            (Some(_), None) => (Class::Loosened, Some("no more warning before the target fails".into())),
+            _ => (Class::Changed, None),
+        },
+        (EntityKind::Goal | EntityKind::Commitment, "metric") => (
+            Class::Breaking,
+            Some("measured by another metric: results before and after do not compare".into()),
+        ),
+        (EntityKind::Goal | EntityKind::Commitment, "owners" | "provider" | "consumer") => (Class::Ownership, None),
+        (EntityKind::Metric, "owners") => (Class::Ownership, None),
+        (EntityKind::Metric, "unit") => (Class::Breaking, Some("the unit changed: targets in the old unit no longer fit".into())),
+        (EntityKind::Metric, "name" | "description") => (Class::Changed, None),
+        (EntityKind::Metric, _) => (
+            Class::Breaking,
+            Some("the metric's definition changed: numbers before and after no longer compare".into()),
+        ),
+        (EntityKind::Stage, "owner") => (Class::Ownership, None),
+        (EntityKind::Stage, "entry") => (
+            Class::Breaking,
+            Some("the stage's entry criteria changed: counts before and after no longer compare".into()),
+        ),
+        (EntityKind::Handoff, "accept_within") => {
+            let d = |v: Option<&Value>| v.and_then(Value::as_str).and_then(|t| t.parse::<Duration>().ok());
+            match (d(old), d(new)) {
+                (Some(o), Some(n)) if n < o => (Class::Tightened, Some("a shorter window to accept".into())),
+                (Some(o), Some(n)) if n > o => (Class::Loosened, Some("a longer window to accept".into())),
+                _ => (Class::Changed, None),
+            }
+        }
+        (EntityKind::Handoff, "to") => (Class::Ownership, None),
+        (EntityKind::Handoff, "reason_required") => match new.and_then(Value::as_bool) {
+            Some(true) => (Class::Tightened, Some("rejections must now carry a reason".into())),
+            _ => (Class::Loosened, Some("rejections no longer need a reason".into())),
+        },
+        (EntityKind::Review, "every_weeks") => {
+            let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
+            if n(new) < n(old) {
+                (Class::Tightened, Some("the teams meet more often".into()))
+            } else {
+                (Class::Loosened, Some("the teams meet less often".into()))
+            }
+        }
+        (EntityKind::Organization, "time_zone" | "fiscal_year_start" | "week_start") => (
+            Class::Breaking,
+            Some("period boundaries moved: periods before and after do not compare".into()),
+        ),
+        _ => (Class::Changed, None),
+    }
+}
+
+/// Counts of changes by class.
+pub fn counts(changes: &[Change]) -> BTreeMap<Class, usize> {
+    let mut m = BTreeMap::new();
+    for c in changes {
+        *m.entry(c.class).or_insert(0) += 1;
+    }
+    m
+}

@@ -1,0 +1,599 @@
+//! Git access through libgit2: the alignment as it stood at any revision (no
+//! checkout needed, so it works in CI and bare clones), the merge base to diff a
+//! pull request against, and the history of the alignment directory.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, Sort, Tree};
+
+use crate::diff::{Change, diff};
+use crate::load::schema_errors::Validators;
+use crate::load::{Loaded, ParsedFile, RawFile, assemble, load_files, parse_file};
+use crate::model::{Alignment, FileKind, Finding};
+
+/// Why a git operation could not be done; each says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// Not inside a repository.
+    #[error("`{0}` is not inside a git repository")]
+    NotARepository(String),
+    /// A revision that does not resolve.
+    #[error("revision `{0}` does not exist")]
+    NoSuchRevision(String),
+    /// A shallow clone that lacks a revision.
+    #[error("revision `{0}` is not in this shallow clone")]
+    Shallow(String),
+    /// The branch has no commits.
+    #[error("the current branch has no commits yet")]
+    Unborn,
+    /// No default branch to find a merge base with.
+    #[error("no default branch to compare with: none of origin/HEAD, main, master exists")]
+    NoDefaultBranch,
+    /// No common ancestor.
+    #[error("`{0}` and `{1}` have no common ancestor")]
+    NoMergeBase(String, String),
+    /// A date that does not parse.
+    #[error("`{0}` is neither a revision nor a date")]
+    BadDate(String),
+    /// Anything else libgit2 reports.
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+}
+
+impl GitError {
+    /// The next step for the user.
+    pub fn help(&self) -> String {
+        match self {
+            GitError::NotARepository(_) => "run revalign inside the repository that holds the alignment, or pass -C <repo>".into(),
+            GitError::NoSuchRevision(r) => format!("check the spelling of `{r}`; `git log --oneline` lists commits, `git branch -a` branches"),
+            GitError::Shallow(_) => "fetch the full history: `git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout".into(),
+            GitError::Unborn => "commit the alignment first, or name the revisions to compare".into(),
+            GitError::NoDefaultBranch => "name the base revision: `revalign diff origin/main`".into(),
+            GitError::NoMergeBase(..) => "name the base revision explicitly".into(),
+            GitError::BadDate(_) => "give a revision (`v1.2`, `a1b2c3d`, `main~3`) or a date (`2026-03-31`)".into(),
+            GitError::Git(_) => "check the repository with `git status` and `git fsck`".into(),
+        }
+    }
+}
+
+/// A commit, as shown in history.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CommitInfo {
+    /// Full id.
+    pub id: String,
+    /// Abbreviated id (7 characters).
+    pub short: String,
+    /// Committer date, RFC 3339 with the committer's offset.
+    pub date: String,
+    /// Committer time, seconds since the epoch (for sorting and filtering).
+    #[serde(skip)]
+    pub time: i64,
+    /// Author name.
+    pub author: String,
+    /// Author e-mail.
+    pub email: String,
+    /// First line of the message.
+    pub subject: String,
+    /// The pull request the subject or merge names (`Merge pull request #12`, `(#12)`).
+    pub pull_request: Option<u64>,
+}
+
+/// The pull request number a commit subject names, if any.
+pub fn pull_request(subject: &str) -> Option<u64> {
+    let digits = |s: &str| -> Option<u64> {
+        let n: String = s.chars().take_while(char::is_ascii_digit).collect();
+        n.parse().ok()
+    };
+    if let Some(rest) = subject.strip_prefix("Merge pull request #") {
+        return digits(rest);
+    }
+    let at = subject.rfind("(#")?;
+    let rest = &subject[at + 2..];
+    let n = digits(rest)?;
+    rest[n.to_string().len()..].starts_with(')').then_some(n)
+}
+
+fn rfc3339(seconds: i64, offset_minutes: i32) -> String {
+    let offset =
+        jiff::tz::Offset::from_seconds(offset_minutes * 60).unwrap_or(jiff::tz::Offset::UTC);
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::fixed(offset))
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn info(c: &Commit<'_>) -> CommitInfo {
+    let id = c.id().to_string();
+    let subject = c.summary().ok().flatten().unwrap_or_default().to_string();
+    let author = c.author();
+    CommitInfo {
+        short: id[..7.min(id.len())].to_string(),
+        id,
+        date: rfc3339(c.time().seconds(), c.time().offset_minutes()),
+        time: c.time().seconds(),
+        author: author.name().unwrap_or_default().to_string(),
+        email: author.email().unwrap_or_default().to_string(),
+        pull_request: pull_request(&subject),
+        subject,
+    }
+}
+
+/// A repository opened for reading alignments.
+pub struct Repo {
+    repo: Repository,
+    validators: Validators,
+    parsed: HashMap<Oid, ParsedFile>,
+}
+
+/// One commit of the history with the semantic changes it made.
+#[derive(Debug, serde::Serialize)]
+pub struct Entry {
+    /// The commit.
+    pub commit: CommitInfo,
+    /// What changed in the agreement.
+    pub changes: Vec<Change>,
+    /// Files that could not be read at this commit.
+    pub warnings: Vec<String>,
+}
+
+/// Options of the history walk.
+#[derive(Debug, Default)]
+pub struct HistoryOptions {
+    /// Follow only first parents: a merged pull request is one entry.
+    pub first_parent: bool,
+    /// Only commits at or after this time (seconds since the epoch).
+    pub since: Option<i64>,
+    /// Only commits at or before this time.
+    pub until: Option<i64>,
+    /// Only changes to these entity ids.
+    pub ids: Vec<String>,
+}
+
+/// The history of the alignment directory.
+#[derive(Debug, serde::Serialize)]
+pub struct History {
+    /// Newest first.
+    pub entries: Vec<Entry>,
+    /// The shallow clone's boundary, where history stops (not a commit that added everything).
+    pub shallow_boundary: Option<String>,
+}
+
+impl Repo {
+    /// Opens the repository containing `path`.
+    pub fn discover(path: &Path) -> Result<Repo, GitError> {
+        let repo = Repository::discover(path).map_err(|e| match e.code() {
+            ErrorCode::NotFound => GitError::NotARepository(path.display().to_string()),
+            _ => GitError::Git(e),
+        })?;
+        Ok(Repo {
+            repo,
+            validators: Validators::new(),
+            parsed: HashMap::new(),
+        })
+    }
+
+    /// The working tree, if the repository has one.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.repo.workdir()
+    }
+
+    /// The alignment directory relative to the repository root, from a path
+    /// relative to `cwd`.
+    pub fn relative_dir(&self, cwd: &Path, dir: &Path) -> String {
+        let Some(workdir) = self.workdir() else {
+            return dir.to_string_lossy().trim_matches('/').to_string();
+        };
+        let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let abs = canon(&cwd.join(dir));
+        let rel = abs
+            .strip_prefix(canon(workdir))
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| PathBuf::from(dir));
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if rel.is_empty() { ".".into() } else { rel }
+    }
+
+    fn shallow_ids(&self) -> Vec<Oid> {
+        if !self.repo.is_shallow() {
+            return Vec::new();
+        }
+        std::fs::read_to_string(self.repo.path().join("shallow"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| Oid::from_str(l.trim()).ok())
+            .collect()
+    }
+
+    /// Resolves a revision to a commit.
+    pub fn commit(&self, spec: &str) -> Result<Commit<'_>, GitError> {
+        if spec == "HEAD"
+            && let Err(e) = self.repo.head()
+            && e.code() == ErrorCode::UnbornBranch
+        {
+            return Err(GitError::Unborn);
+        }
+        match self
+            .repo
+            .revparse_single(spec)
+            .and_then(|o| o.peel_to_commit())
+        {
+            Ok(c) => Ok(c),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    ErrorCode::NotFound | ErrorCode::InvalidSpec | ErrorCode::Ambiguous
+                ) =>
+            {
+                if self.repo.is_shallow() {
+                    Err(GitError::Shallow(spec.to_string()))
+                } else {
+                    Err(GitError::NoSuchRevision(spec.to_string()))
+                }
+            }
+            Err(e) if e.code() == ErrorCode::UnbornBranch => Err(GitError::Unborn),
+            Err(e) => Err(GitError::Git(e)),
+        }
+    }
+
+    /// The default base of a diff: the merge base of HEAD with the default
+    /// branch (`origin/HEAD`, else `main`, else `master`).
+    pub fn default_base(&self) -> Result<Commit<'_>, GitError> {
+        let head = self.commit("HEAD")?;
+        let branch = [
+            "origin/HEAD",
+            "main",
+            "master",
+            "origin/main",
+            "origin/master",
+        ]
+        .into_iter()
+        .find_map(|name| {
+            self.repo
+                .revparse_single(name)
+                .ok()
+                .and_then(|o| o.peel_to_commit().ok())
+                .map(|c| (name, c))
+        });
+        let Some((name, target)) = branch else {
+            return Err(if self.repo.is_shallow() {
+                GitError::Shallow("main".into())
+            } else {
+                GitError::NoDefaultBranch
+            });
+        };
+        match self.repo.merge_base(head.id(), target.id()) {
+            Ok(oid) => Ok(self.repo.find_commit(oid)?),
+            Err(_) if self.repo.is_shallow() => Err(GitError::Shallow(format!(
+                "the merge base of HEAD and {name}"
+            ))),
+            Err(_) => Err(GitError::NoMergeBase("HEAD".into(), name.into())),
+        }
+    }
+
+    /// The last first-parent commit at or before a time.
+    pub fn commit_at_time(&self, until: i64) -> Result<Commit<'_>, GitError> {
+        let head = self.commit("HEAD")?;
+        let mut walk = self.repo.revwalk()?;
+        walk.push(head.id())?;
+        walk.simplify_first_parent()?;
+        for oid in walk {
+            let c = self.repo.find_commit(oid?)?;
+            if c.time().seconds() <= until {
+                return Ok(c);
+            }
+        }
+        Err(GitError::NoSuchRevision(format!(
+            "a commit before {}",
+            rfc3339(until, 0)
+        )))
+    }
+
+    fn dir_tree<'r>(
+        &'r self,
+        commit: &Commit<'r>,
+        dir: &str,
+    ) -> Result<Option<Tree<'r>>, GitError> {
+        let root = commit.tree()?;
+        if dir == "." || dir.is_empty() {
+            return Ok(Some(root));
+        }
+        match root.get_path(Path::new(dir)) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                Ok(Some(self.repo.find_tree(entry.id())?))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(GitError::Git(e)),
+        }
+    }
+
+    fn dir_tree_id(&self, commit: &Commit<'_>, dir: &str) -> Result<Option<Oid>, GitError> {
+        if dir == "." || dir.is_empty() {
+            return Ok(Some(commit.tree_id()));
+        }
+        let root = commit.tree()?;
+        match root.get_path(Path::new(dir)) {
+            Ok(entry) => Ok(Some(entry.id())),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(GitError::Git(e)),
+        }
+    }
+
+    /// The alignment files in a directory tree: top-level `.toml` files, and any
+    /// below a folder named after a file kind. `(path relative to dir, blob id)`.
+    fn files(&self, tree: &Tree<'_>) -> Result<Vec<(String, Oid)>, GitError> {
+        let mut out = Vec::new();
+        let mut stack: Vec<(Oid, String, usize)> = vec![(tree.id(), String::new(), 0)];
+        while let Some((oid, prefix, depth)) = stack.pop() {
+            let t = self.repo.find_tree(oid)?;
+            for entry in t.iter() {
+                let Ok(name) = entry.name() else { continue };
+                if name.starts_with('.') {
+                    continue;
+                }
+                let rel = if prefix.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                match entry.kind() {
+                    Some(ObjectType::Tree) => {
+                        let kind_dir = depth > 0
+                            || FileKind::from_name(name).is_some_and(|k| k != FileKind::Manifest);
+                        if kind_dir && depth < 8 {
+                            stack.push((entry.id(), rel, depth + 1));
+                        }
+                    }
+                    Some(ObjectType::Blob) if name.ends_with(".toml") => {
+                        out.push((rel, entry.id()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn raw_files(&self, commit: &Commit<'_>, dir: &str) -> Result<Vec<(RawFile, Oid)>, GitError> {
+        let Some(tree) = self.dir_tree(commit, dir)? else {
+            return Ok(Vec::new());
+        };
+        let short = &commit.id().to_string()[..7];
+        let prefix = if dir == "." {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        self.files(&tree)?
+            .into_iter()
+            .map(|(rel, oid)| {
+                let blob = self.repo.find_blob(oid)?;
+                Ok((
+                    RawFile {
+                        name: format!("{short}:{prefix}{rel}"),
+                        rel,
+                        bytes: Ok(blob.content().to_vec()),
+                    },
+                    oid,
+                ))
+            })
+            .collect()
+    }
+
+    /// The alignment at a commit, with its files (named `a1b2c3d:alignment/sla.toml`)
+    /// and what is wrong with them.
+    pub fn load_at(&self, commit: &Commit<'_>, dir: &str) -> Result<Loaded, GitError> {
+        let raw = self
+            .raw_files(commit, dir)?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
+        Ok(load_files(raw))
+    }
+
+    /// The alignment at a commit for the history walk: files parsed once per blob.
+    fn alignment_at(
+        &mut self,
+        commit: Oid,
+        dir: &str,
+    ) -> Result<(Alignment, Vec<String>), GitError> {
+        let c = self.repo.find_commit(commit)?;
+        let files = self.raw_files(&c, dir)?;
+        let mut warnings = Vec::new();
+        let mut ids = Vec::new();
+        for (i, (raw, oid)) in files.into_iter().enumerate() {
+            if !self.parsed.contains_key(&oid) {
+                let name = raw.name.clone();
+                let (source, parsed) = parse_file(raw, 0, &self.validators);
+                for f in &parsed.findings {
+                    warnings.push(warning_line(&name, &source, f));
+                }
+                self.parsed.insert(oid, parsed);
+            } else if let Some(p) = self.parsed.get(&oid)
+                && !p.findings.is_empty()
+            {
+                warnings.push(format!("{}: {} problem(s) reading this file (see `revalign validate` at that revision)", raw.name, p.findings.len()));
+            }
+            ids.push((i, oid));
+        }
+        let alignment = assemble(
+            ids.iter()
+                .filter_map(|(i, oid)| self.parsed.get(oid).map(|p| (*i, p))),
+        );
+        Ok((alignment, warnings))
+    }
+
+    /// The commits that changed the agreement, newest first, with their changes.
+    pub fn history(&mut self, dir: &str, opts: &HistoryOptions) -> Result<History, GitError> {
+        let head = self.commit("HEAD")?.id();
+        let shallow = self.shallow_ids();
+        let mut walk = self.repo.revwalk()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+        walk.push(head)?;
+        if opts.first_parent {
+            walk.simplify_first_parent()?;
+        }
+        let mut tree_ids: HashMap<Oid, Option<Oid>> = HashMap::new();
+        let mut changed = Vec::new();
+        let mut boundary = None;
+        for oid in walk {
+            let oid = oid?;
+            let commit = self.repo.find_commit(oid)?;
+            let time = commit.time().seconds();
+            if opts.until.is_some_and(|u| time > u) {
+                continue;
+            }
+            if opts.since.is_some_and(|s| time < s) {
+                if opts.first_parent {
+                    break;
+                }
+                continue;
+            }
+            let mine = match tree_ids.get(&oid) {
+                Some(t) => *t,
+                None => self.dir_tree_id(&commit, dir)?,
+            };
+            if shallow.contains(&oid) {
+                // The boundary of a shallow clone has no parents here, but it did
+                // not add everything: history is cut, not begun.
+                boundary = Some(oid.to_string());
+                continue;
+            }
+            let parents: Vec<Oid> = if opts.first_parent {
+                commit.parent_ids().take(1).collect()
+            } else {
+                commit.parent_ids().collect()
+            };
+            let mut parent_trees = Vec::new();
+            for p in &parents {
+                let t = match tree_ids.get(p) {
+                    Some(t) => *t,
+                    None => {
+                        let pc = self.repo.find_commit(*p)?;
+                        let t = self.dir_tree_id(&pc, dir)?;
+                        tree_ids.insert(*p, t);
+                        t
+                    }
+                };
+                parent_trees.push(t);
+            }
+            tree_ids.insert(oid, mine);
+            // A commit changed the directory when it differs from its parent; a
+            // merge only when it differs from every parent (it resolved something).
+            let differs = if parent_trees.is_empty() {
+                mine.is_some()
+            } else {
+                parent_trees.iter().all(|t| *t != mine)
+            };
+            if differs {
+                changed.push((oid, parents));
+            }
+        }
+        let mut entries = Vec::new();
+        for (oid, parents) in changed {
+            let (after, mut warnings) = self.alignment_at(oid, dir)?;
+            let before = match parents.first() {
+                Some(p) => self.alignment_at(*p, dir)?.0,
+                None => Alignment::default(),
+            };
+            let mut changes = diff(&before, &after);
+            // A merge (outside --first-parent) shows only what no parent
+            // explains: the changes it made itself while resolving.
+            for p in parents.iter().skip(1) {
+                let other = diff(&self.alignment_at(*p, dir)?.0, &after);
+                changes.retain(|c| {
+                    other.iter().any(|o| {
+                        o.kind == c.kind && o.id == c.id && o.field == c.field && o.new == c.new
+                    })
+                });
+            }
+            if !opts.ids.is_empty() {
+                changes.retain(|c| {
+                    opts.ids
+                        .iter()
+                        .any(|id| c.id == *id || c.id.starts_with(&format!("{id}@")))
+                });
+                if changes.is_empty() {
+                    continue;
+                }
+            }
+            if changes.is_empty() && warnings.is_empty() {
+                continue; // reformatting or comments only: the agreement did not change
+            }
+            warnings.dedup();
+            let commit = self.repo.find_commit(oid)?;
+            entries.push(Entry {
+                commit: info(&commit),
+                changes,
+                warnings,
+            });
+        }
+        Ok(History {
+            entries,
+            shallow_boundary: boundary,
+        })
+    }
+
+    /// Information about a commit.
+    pub fn info(&self, commit: &Commit<'_>) -> CommitInfo {
+        info(commit)
+    }
+}
+
+fn warning_line(name: &str, source: &crate::load::SourceFile, f: &Finding) -> String {
+    let (line, col) = f
+        .place
+        .as_ref()
+        .and_then(|p| p.span.as_ref())
+        .map_or((1, 1), |s| source.line_col(s.start));
+    format!("{name}:{line}:{col}: {} [{}]", f.message, f.code)
+}
+
+/// Parses a date (`2026-03-31`, end of that day in UTC, or RFC 3339) to seconds.
+pub fn parse_time(text: &str, end_of_day: bool) -> Option<i64> {
+    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
+        return Some(ts.as_second());
+    }
+    let date = text.parse::<jiff::civil::Date>().ok()?;
+    let dt = if end_of_day {
+        date.at(23, 59, 59, 0)
+    } else {
+        date.at(0, 0, 0, 0)
+    };
+    dt.to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp().as_second())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_request_numbers() {
+        assert_eq!(
+            pull_request("Merge pull request #42 from acme/raise-mql"),
+            Some(42)
+        );
+        assert_eq!(pull_request("Raise the MQL target (#17)"), Some(17));
+        assert_eq!(pull_request("Raise the MQL target"), None);
+        assert_eq!(pull_request("Fix #12 in title"), None);
+        assert_eq!(pull_request("odd (#12a)"), None);
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_time("2026-03-31", false), Some(1_774_915_200));
+        assert_eq!(parse_time("2026-03-31", true), Some(1_774_915_200 + 86_399));
+        assert_eq!(
+            parse_time("2026-03-31T12:00:00Z", false),
+            Some(1_774_958_400)
+        );
+        assert_eq!(parse_time("main", false), None);
+    }
+}
