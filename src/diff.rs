@@ -169,6 +169,7 @@ fn plain<T>(e: &Entity<T>) -> String {
 }
 
 /// Who refers to which metric, stage and team in an alignment.
+#[derive(Debug, Clone, Default)]
 struct Refs {
     metrics: BTreeMap<String, Vec<String>>,
     stages: BTreeMap<String, Vec<String>>,
@@ -239,22 +240,6 @@ impl Refs {
     }
 }
 
-/// Goals may have several versions, one per effective period: key them by id
-/// alone when there is one version on each side, else by id and start day.
-fn goal_keys(
-    old: &Alignment,
-    new: &Alignment,
-) -> impl Fn(&Entity<crate::model::goal::Goal>) -> String {
-    let versioned: BTreeSet<String> = dup_ids(&old.goals)
-        .into_iter()
-        .chain(dup_ids(&new.goals))
-        .collect();
-    move |g| match g.value.as_ref().and_then(|v| v.effective_from.as_ref()) {
-        Some(from) if versioned.contains(&g.id) => format!("{}@{from}", g.id),
-        _ => g.id.clone(),
-    }
-}
-
 fn dup_ids<T>(list: &[Entity<T>]) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     list.iter()
@@ -263,108 +248,58 @@ fn dup_ids<T>(list: &[Entity<T>]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Compares two alignments.
-pub fn diff(old: &Alignment, new: &Alignment) -> Vec<Change> {
-    let mut out = Vec::new();
-    let sides = Sides {
-        old,
-        new,
-        refs_new: Refs::of(new),
-    };
-    let org = |a: &Alignment| -> Keyed {
-        a.organization
-            .iter()
-            .map(|e| {
-                (
-                    "organization".to_string(),
-                    e.value.as_ref().and_then(|v| serde_json::to_value(v).ok()),
-                )
-            })
-            .collect()
-    };
-    compare(
-        EntityKind::Organization,
-        &org(old),
-        &org(new),
-        &sides,
-        &mut out,
-    );
-    compare(
-        EntityKind::Team,
-        &keyed(&old.teams, plain),
-        &keyed(&new.teams, plain),
-        &sides,
-        &mut out,
-    );
-    compare(
-        EntityKind::Source,
-        &keyed(&old.sources, plain),
-        &keyed(&new.sources, plain),
-        &sides,
-        &mut out,
-    );
-    let gk = goal_keys(old, new);
-    compare(
-        EntityKind::Goal,
-        &keyed(&old.goals, &gk),
-        &keyed(&new.goals, &gk),
-        &sides,
-        &mut out,
-    );
-    compare(
-        EntityKind::Commitment,
-        &keyed(&old.commitments, plain),
-        &keyed(&new.commitments, plain),
-        &sides,
-        &mut out,
-    );
-    let review = |a: &Alignment| -> Keyed {
-        a.reviews
-            .first()
-            .map(|e| {
-                (
-                    "review".to_string(),
-                    e.value.as_ref().and_then(|v| serde_json::to_value(v).ok()),
-                )
-            })
-            .into_iter()
-            .collect()
-    };
-    compare(
-        EntityKind::Review,
-        &review(old),
-        &review(new),
-        &sides,
-        &mut out,
-    );
-    compare(
-        EntityKind::Metric,
-        &keyed(&old.metrics, plain),
-        &keyed(&new.metrics, plain),
-        &sides,
-        &mut out,
-    );
-    compare(
-        EntityKind::Stage,
-        &keyed(&old.stages, plain),
-        &keyed(&new.stages, plain),
-        &sides,
-        &mut out,
-    );
-    let hk = |h: &Entity<crate::model::lead::Handoff>| {
-        h.value
-            .as_ref()
-            .map_or(h.id.clone(), |v| format!("{}→{}", v.stage, v.to))
-    };
-    compare(
-        EntityKind::Handoff,
-        &keyed(&old.handoffs, hk),
-        &keyed(&new.handoffs, hk),
-        &sides,
-        &mut out,
-    );
-    let reasons = |a: &Alignment| -> Keyed {
-        a.recycle_reasons
+/// One side of a diff, prepared once: every entity as JSON keyed by id, who
+/// refers to what, the stage order. The history walk caches these per tree.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    maps: BTreeMap<EntityKind, Keyed>,
+    /// Goals as `(id, effective_from, value)`: keyed at diff time, by id alone
+    /// unless either side has several versions of the goal.
+    goals: Vec<(String, Option<String>, Option<Value>)>,
+    goal_dups: BTreeSet<String>,
+    refs: Refs,
+    order: Vec<String>,
+    incomplete: BTreeSet<FileKind>,
+}
+
+impl Prepared {
+    /// Prepares one side.
+    pub fn of(a: &Alignment) -> Prepared {
+        let one = |key: &str, v: Option<Value>| -> Keyed {
+            std::iter::once((key.to_string(), v)).collect()
+        };
+        let mut maps = BTreeMap::new();
+        if let Some(o) = &a.organization {
+            maps.insert(
+                EntityKind::Organization,
+                one(
+                    "organization",
+                    o.value.as_ref().and_then(|v| serde_json::to_value(v).ok()),
+                ),
+            );
+        }
+        maps.insert(EntityKind::Team, keyed(&a.teams, plain));
+        maps.insert(EntityKind::Source, keyed(&a.sources, plain));
+        maps.insert(EntityKind::Commitment, keyed(&a.commitments, plain));
+        if let Some(r) = a.reviews.first() {
+            maps.insert(
+                EntityKind::Review,
+                one(
+                    "review",
+                    r.value.as_ref().and_then(|v| serde_json::to_value(v).ok()),
+                ),
+            );
+        }
+        maps.insert(EntityKind::Metric, keyed(&a.metrics, plain));
+        maps.insert(EntityKind::Stage, keyed(&a.stages, plain));
+        let hk = |h: &Entity<crate::model::lead::Handoff>| {
+            h.value
+                .as_ref()
+                .map_or(h.id.clone(), |v| format!("{}→{}", v.stage, v.to))
+        };
+        maps.insert(EntityKind::Handoff, keyed(&a.handoffs, hk));
+        let reasons: Keyed = a
+            .recycle_reasons
             .iter()
             .map(|r| {
                 (
@@ -378,18 +313,129 @@ pub fn diff(old: &Alignment, new: &Alignment) -> Vec<Change> {
                     Some(Value::String("disqualify".into())),
                 )
             }))
+            .collect();
+        maps.insert(EntityKind::Reason, reasons);
+        Prepared {
+            maps,
+            goals: a
+                .goals
+                .iter()
+                .filter(|g| !g.id.is_empty())
+                .map(|g| {
+                    (
+                        g.id.clone(),
+                        g.value.as_ref().and_then(|v| v.effective_from.clone()),
+                        g.value.as_ref().and_then(|v| serde_json::to_value(v).ok()),
+                    )
+                })
+                .collect(),
+            goal_dups: dup_ids(&a.goals),
+            refs: Refs::of(a),
+            order: a.stages.iter().map(|s| s.id.clone()).collect(),
+            incomplete: a.incomplete.clone(),
+        }
+    }
+
+    /// One side from the prepared files it is made of (the history walk prepares
+    /// each file once per blob, then merges).
+    pub fn merge<'p>(parts: impl IntoIterator<Item = &'p Prepared>) -> Prepared {
+        let mut out = Prepared {
+            maps: BTreeMap::new(),
+            goals: Vec::new(),
+            goal_dups: BTreeSet::new(),
+            refs: Refs::default(),
+            order: Vec::new(),
+            incomplete: BTreeSet::new(),
+        };
+        for p in parts {
+            for (kind, map) in &p.maps {
+                out.maps
+                    .entry(*kind)
+                    .or_default()
+                    .extend(map.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            out.goals.extend(p.goals.iter().cloned());
+            for (mine, theirs) in [
+                (&mut out.refs.metrics, &p.refs.metrics),
+                (&mut out.refs.stages, &p.refs.stages),
+                (&mut out.refs.teams, &p.refs.teams),
+            ] {
+                for (id, users) in theirs {
+                    mine.entry(id.clone())
+                        .or_default()
+                        .extend(users.iter().cloned());
+                }
+            }
+            out.order.extend(p.order.iter().cloned());
+            out.incomplete.extend(p.incomplete.iter().copied());
+        }
+        let mut seen = BTreeSet::new();
+        out.goal_dups = out
+            .goals
+            .iter()
+            .filter(|(id, ..)| !seen.insert(id.clone()))
+            .map(|(id, ..)| id.clone())
+            .collect();
+        out
+    }
+
+    fn goal_map(&self, versioned: &BTreeSet<String>) -> Keyed {
+        self.goals
+            .iter()
+            .map(|(id, from, v)| {
+                let key = match from {
+                    Some(from) if versioned.contains(id) => format!("{id}@{from}"),
+                    _ => id.clone(),
+                };
+                (key, v.clone())
+            })
             .collect()
-    };
-    compare(
+    }
+}
+
+/// Compares two alignments.
+pub fn diff(old: &Alignment, new: &Alignment) -> Vec<Change> {
+    diff_prepared(&Prepared::of(old), &Prepared::of(new))
+}
+
+/// Compares two prepared sides.
+pub fn diff_prepared(old: &Prepared, new: &Prepared) -> Vec<Change> {
+    let mut out = Vec::new();
+    let sides = Sides { old, new };
+    let empty = Keyed::new();
+    let versioned: BTreeSet<String> = old.goal_dups.union(&new.goal_dups).cloned().collect();
+    for kind in [
+        EntityKind::Organization,
+        EntityKind::Team,
+        EntityKind::Source,
+        EntityKind::Goal,
+        EntityKind::Commitment,
+        EntityKind::Review,
+        EntityKind::Metric,
+        EntityKind::Stage,
+        EntityKind::Handoff,
         EntityKind::Reason,
-        &reasons(old),
-        &reasons(new),
-        &sides,
-        &mut out,
-    );
+    ] {
+        if kind == EntityKind::Goal {
+            compare(
+                kind,
+                &old.goal_map(&versioned),
+                &new.goal_map(&versioned),
+                &sides,
+                &mut out,
+            );
+        } else {
+            compare(
+                kind,
+                old.maps.get(&kind).unwrap_or(&empty),
+                new.maps.get(&kind).unwrap_or(&empty),
+                &sides,
+                &mut out,
+            );
+        }
+    }
     // Stage order is meaning: a reorder changes which stage follows which.
-    let order = |a: &Alignment| a.stages.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
-    let (before, after) = (order(old), order(new));
+    let (before, after) = (&old.order, &new.order);
     let common_before: Vec<&String> = before.iter().filter(|s| after.contains(s)).collect();
     let common_after: Vec<&String> = after.iter().filter(|s| before.contains(s)).collect();
     if common_before != common_after {
@@ -407,9 +453,8 @@ pub fn diff(old: &Alignment, new: &Alignment) -> Vec<Change> {
 }
 
 struct Sides<'a> {
-    old: &'a Alignment,
-    new: &'a Alignment,
-    refs_new: Refs,
+    old: &'a Prepared,
+    new: &'a Prepared,
 }
 
 fn compare(kind: EntityKind, old: &Keyed, new: &Keyed, sides: &Sides<'_>, out: &mut Vec<Change>) {
@@ -417,7 +462,7 @@ fn compare(kind: EntityKind, old: &Keyed, new: &Keyed, sides: &Sides<'_>, out: &
     // unknown there, not added or removed (the warnings name the file).
     let unread_new = sides.new.incomplete.contains(&kind.file_kind());
     let unread_old = sides.old.incomplete.contains(&kind.file_kind());
-    let refs_new = &sides.refs_new;
+    let refs_new = &sides.new.refs;
     let removed: Vec<&String> = old.keys().filter(|k| !new.contains_key(*k)).collect();
     let added: Vec<&String> = new.keys().filter(|k| !old.contains_key(*k)).collect();
     let mut renamed_to: BTreeMap<&String, &String> = BTreeMap::new();

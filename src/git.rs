@@ -2,15 +2,16 @@
 //! checkout needed, so it works in CI and bare clones), the merge base to diff a
 //! pull request against, and the history of the alignment directory.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, Sort, Tree};
+use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, Tree};
 
-use crate::diff::{Change, diff};
+use crate::diff::{Change, Prepared, diff_prepared};
 use crate::load::schema_errors::Validators;
-use crate::load::{Loaded, ParsedFile, RawFile, assemble, load_files, parse_file};
-use crate::model::{Alignment, FileKind, Finding};
+use crate::load::{Loaded, RawFile, assemble, load_files, parse_file};
+use crate::model::{FileKind, Finding};
 
 /// Why a git operation could not be done; each says what to do next.
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +127,9 @@ fn info(c: &Commit<'_>) -> CommitInfo {
 pub struct Repo {
     repo: Repository,
     validators: Validators,
-    parsed: HashMap<Oid, ParsedFile>,
+    /// Each file prepared once per blob and kind (a blob may sit under two names).
+    parsed: HashMap<(Oid, Option<FileKind>), Rc<Prepared>>,
+    prepared: HashMap<Option<Oid>, Rc<(Prepared, Vec<String>)>>,
 }
 
 /// One commit of the history with the semantic changes it made.
@@ -165,6 +168,9 @@ pub struct History {
 impl Repo {
     /// Opens the repository containing `path`.
     pub fn discover(path: &Path) -> Result<Repo, GitError> {
+        // Like git itself, trust the object store instead of re-hashing every
+        // object read; SHA-1 of each of 20,000 trees was a third of `history`.
+        let _ = git2::opts::strict_hash_verification(false);
         let repo = Repository::discover(path).map_err(|e| match e.code() {
             ErrorCode::NotFound => GitError::NotARepository(path.display().to_string()),
             _ => GitError::Git(e),
@@ -173,6 +179,7 @@ impl Repo {
             repo,
             validators: Validators::new(),
             parsed: HashMap::new(),
+            prepared: HashMap::new(),
         })
     }
 
@@ -311,18 +318,6 @@ impl Repo {
         }
     }
 
-    fn dir_tree_id(&self, commit: &Commit<'_>, dir: &str) -> Result<Option<Oid>, GitError> {
-        if dir == "." || dir.is_empty() {
-            return Ok(Some(commit.tree_id()));
-        }
-        let root = commit.tree()?;
-        match root.get_path(Path::new(dir)) {
-            Ok(entry) => Ok(Some(entry.id())),
-            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(GitError::Git(e)),
-        }
-    }
-
     /// The alignment files in a directory tree: top-level `.toml` files, and any
     /// below a folder named after a file kind. `(path relative to dir, blob id)`.
     fn files(&self, tree: &Tree<'_>) -> Result<Vec<(String, Oid)>, GitError> {
@@ -396,68 +391,76 @@ impl Repo {
         Ok(load_files(raw))
     }
 
-    /// The alignment at a commit for the history walk: files parsed once per blob.
-    fn alignment_at(
+    /// One side of a history diff, from the directory's tree id: prepared once
+    /// per tree, from files each parsed and prepared once per blob.
+    fn prepared_at(
         &mut self,
-        commit: Oid,
+        tree: Option<Oid>,
+        short: &str,
         dir: &str,
-    ) -> Result<(Alignment, Vec<String>), GitError> {
-        let c = self.repo.find_commit(commit)?;
-        let files = self.raw_files(&c, dir)?;
-        let mut warnings = Vec::new();
-        let mut ids = Vec::new();
-        for (i, (raw, oid)) in files.into_iter().enumerate() {
-            if !self.parsed.contains_key(&oid) {
-                let name = raw.name.clone();
-                let (source, parsed) = parse_file(raw, 0, &self.validators);
-                for f in &parsed.findings {
-                    warnings.push(warning_line(&name, &source, f));
-                }
-                self.parsed.insert(oid, parsed);
-            } else if let Some(p) = self.parsed.get(&oid)
-                && !p.findings.is_empty()
-            {
-                warnings.push(format!("{}: {} problem(s) reading this file (see `revalign validate` at that revision)", raw.name, p.findings.len()));
-            }
-            ids.push((i, oid));
+    ) -> Result<Rc<(Prepared, Vec<String>)>, GitError> {
+        if let Some(p) = self.prepared.get(&tree) {
+            return Ok(Rc::clone(p));
         }
-        let alignment = assemble(
-            ids.iter()
-                .filter_map(|(i, oid)| self.parsed.get(oid).map(|p| (*i, p))),
-        );
-        Ok((alignment, warnings))
+        let mut warnings = Vec::new();
+        let mut parts = Vec::new();
+        if let Some(tree_id) = tree {
+            let t = self.repo.find_tree(tree_id)?;
+            let prefix = if dir == "." {
+                String::new()
+            } else {
+                format!("{dir}/")
+            };
+            for (rel, oid) in self.files(&t)? {
+                let key = (oid, FileKind::of_path(&rel));
+                if !self.parsed.contains_key(&key) {
+                    let name = format!("{short}:{prefix}{rel}");
+                    let bytes = self.repo.find_blob(oid)?.content().to_vec();
+                    let raw = RawFile {
+                        name: name.clone(),
+                        rel,
+                        bytes: Ok(bytes),
+                    };
+                    let (source, parsed) = parse_file(raw, 0, &self.validators, false);
+                    for f in &parsed.findings {
+                        warnings.push(warning_line(&name, &source, f));
+                    }
+                    let prepared = Prepared::of(&assemble([(0, &parsed)]));
+                    self.parsed.insert(key, Rc::new(prepared));
+                }
+                if let Some(p) = self.parsed.get(&key) {
+                    parts.push(Rc::clone(p));
+                }
+            }
+        }
+        let prepared = Rc::new((Prepared::merge(parts.iter().map(|p| &**p)), warnings));
+        self.prepared.insert(tree, Rc::clone(&prepared));
+        Ok(prepared)
     }
 
     /// The commits that changed the agreement, newest first, with their changes.
     pub fn history(&mut self, dir: &str, opts: &HistoryOptions) -> Result<History, GitError> {
-        let head = self.commit("HEAD")?.id();
+        let head = self.commit("HEAD")?;
         let shallow = self.shallow_ids();
-        let mut walk = self.repo.revwalk()?;
-        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
-        walk.push(head)?;
-        if opts.first_parent {
-            walk.simplify_first_parent()?;
-        }
+        // Newest first by committer time, like `git log`. Each commit object and
+        // its root tree are read once: the parents' times come from the commits
+        // read when they are queued, kept until they are visited.
+        let mut queue: BinaryHeap<(i64, Oid)> = BinaryHeap::new();
+        let mut pending: HashMap<Oid, Commit<'_>> = HashMap::new();
+        queue.push((head.time().seconds(), head.id()));
+        pending.insert(head.id(), head);
+        let mut visited: Vec<(Oid, Vec<Oid>)> = Vec::new();
         let mut tree_ids: HashMap<Oid, Option<Oid>> = HashMap::new();
-        let mut changed = Vec::new();
         let mut boundary = None;
-        for oid in walk {
-            let oid = oid?;
-            let commit = self.repo.find_commit(oid)?;
-            let time = commit.time().seconds();
-            if opts.until.is_some_and(|u| time > u) {
+        while let Some((time, oid)) = queue.pop() {
+            let Some(commit) = pending.remove(&oid) else {
                 continue;
-            }
-            if opts.since.is_some_and(|s| time < s) {
-                if opts.first_parent {
-                    break;
-                }
-                continue;
-            }
-            let mine = match tree_ids.get(&oid) {
-                Some(t) => *t,
-                None => self.dir_tree_id(&commit, dir)?,
             };
+            if opts.since.is_some_and(|s| time < s) {
+                tree_ids.insert(oid, dir_tree_id(&commit, dir)?);
+                continue; // older than asked for: needed only as a parent
+            }
+            tree_ids.insert(oid, dir_tree_id(&commit, dir)?);
             if shallow.contains(&oid) {
                 // The boundary of a shallow clone has no parents here, but it did
                 // not add everything: history is cut, not begun.
@@ -469,20 +472,25 @@ impl Repo {
             } else {
                 commit.parent_ids().collect()
             };
-            let mut parent_trees = Vec::new();
             for p in &parents {
-                let t = match tree_ids.get(p) {
-                    Some(t) => *t,
-                    None => {
-                        let pc = self.repo.find_commit(*p)?;
-                        let t = self.dir_tree_id(&pc, dir)?;
-                        tree_ids.insert(*p, t);
-                        t
-                    }
-                };
-                parent_trees.push(t);
+                if !tree_ids.contains_key(p) && !pending.contains_key(p) {
+                    let pc = self.repo.find_commit(*p)?;
+                    queue.push((pc.time().seconds(), *p));
+                    pending.insert(*p, pc);
+                }
             }
-            tree_ids.insert(oid, mine);
+            if opts.until.is_none_or(|u| time <= u) {
+                visited.push((oid, parents));
+            }
+        }
+        drop(pending);
+        let mut changed = Vec::new();
+        for (oid, parents) in visited {
+            let mine = tree_ids.get(&oid).copied().flatten();
+            let parent_trees: Vec<Option<Oid>> = parents
+                .iter()
+                .map(|p| tree_ids.get(p).copied().flatten())
+                .collect();
             // A commit changed the directory when it differs from its parent; a
             // merge only when it differs from every parent (it resolved something).
             let differs = if parent_trees.is_empty() {
@@ -496,16 +504,22 @@ impl Repo {
         }
         let mut entries = Vec::new();
         for (oid, parents) in changed {
-            let (after, mut warnings) = self.alignment_at(oid, dir)?;
+            let short = &oid.to_string()[..7];
+            let tree_of = |c: &Oid| tree_ids.get(c).copied().flatten();
+            let after = self.prepared_at(tree_of(&oid), short, dir)?;
+            let mut warnings = after.1.clone();
             let before = match parents.first() {
-                Some(p) => self.alignment_at(*p, dir)?.0,
-                None => Alignment::default(),
+                Some(p) => self.prepared_at(tree_of(p), &p.to_string()[..7], dir)?,
+                None => self.prepared_at(None, "", dir)?,
             };
-            let mut changes = diff(&before, &after);
+            let mut changes = diff_prepared(&before.0, &after.0);
             // A merge (outside --first-parent) shows only what no parent
             // explains: the changes it made itself while resolving.
             for p in parents.iter().skip(1) {
-                let other = diff(&self.alignment_at(*p, dir)?.0, &after);
+                let other = diff_prepared(
+                    &self.prepared_at(tree_of(p), &p.to_string()[..7], dir)?.0,
+                    &after.0,
+                );
                 changes.retain(|c| {
                     other.iter().any(|o| {
                         o.kind == c.kind && o.id == c.id && o.field == c.field && o.new == c.new
@@ -542,6 +556,19 @@ impl Repo {
     /// Information about a commit.
     pub fn info(&self, commit: &Commit<'_>) -> CommitInfo {
         info(commit)
+    }
+}
+
+/// The id of the alignment directory's tree at a commit (`None`: no such directory).
+fn dir_tree_id(commit: &Commit<'_>, dir: &str) -> Result<Option<Oid>, GitError> {
+    if dir == "." || dir.is_empty() {
+        return Ok(Some(commit.tree_id()));
+    }
+    let root = commit.tree()?;
+    match root.get_path(Path::new(dir)) {
+        Ok(entry) => Ok(Some(entry.id())),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(GitError::Git(e)),
     }
 }
 

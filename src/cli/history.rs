@@ -74,6 +74,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         Ok(h) => h,
         Err(e) => return git_error(&e),
     };
+    // The process ends right after printing: freeing libgit2's object cache and
+    // the per-blob caches one allocation at a time took 15% of the run.
+    std::mem::forget(repo);
     let stdout = match ctx.format {
         Format::Markdown => changes::history_markdown(&history),
         Format::Json => changes::history_json(&history),

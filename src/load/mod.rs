@@ -227,7 +227,7 @@ pub fn load_files(raw: Vec<RawFile>) -> Loaded {
     let mut parsed = Vec::new();
     for file in raw {
         let id = sources.files.len();
-        let (source, p) = parse_file(file, id, &validators);
+        let (source, p) = parse_file(file, id, &validators, true);
         sources.files.push(source);
         findings.extend(p.findings.iter().cloned());
         parsed.push(p);
@@ -276,11 +276,14 @@ impl ParsedFile {
 }
 
 /// Decodes, parses and schema-checks one file. Returns its source entry (text and
-/// span index) and what was parsed; findings are placed in file `id`.
+/// span index) and what was parsed; findings are placed in file `id`. With
+/// `index_spans` the span index is built even for a clean file, for findings
+/// of the rules to come.
 pub fn parse_file(
     raw: RawFile,
     id: FileId,
     validators: &schema_errors::Validators,
+    index_spans: bool,
 ) -> (SourceFile, ParsedFile) {
     let kind = FileKind::of_path(&raw.rel);
     let mut findings = Vec::new();
@@ -379,15 +382,22 @@ pub fn parse_file(
         return (source, parsed(None, findings));
     }
     let mut json = span::table_to_json(root.get_ref());
-    source.spans = SpanIndex::new(&root);
-    drop(root);
     let broken = validators.check(kind, &json, id, &mut findings);
+    // The span index serves findings: always when rules will run after, else
+    // only when this file has some (the history walk reads thousands of blobs).
+    let index = if index_spans || !findings.is_empty() {
+        SpanIndex::new(&root)
+    } else {
+        SpanIndex::default()
+    };
+    drop(root);
     // Read the entities from what passed: values already reported are pruned,
     // so an entity with an optional bad value is still checked for the rest,
     // and one missing a required key is kept by id only.
     for pointer in broken.iter().rev() {
         prune(&mut json, pointer);
     }
+    source.spans = index;
     for f in &mut findings {
         resolve_in(&source, f);
     }
