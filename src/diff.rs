@@ -400,6 +400,12 @@ pub fn diff(old: &Alignment, new: &Alignment) -> Vec<Change> {
 
 /// Compares two prepared sides.
 pub fn diff_prepared(old: &Prepared, new: &Prepared) -> Vec<Change> {
+    diff_prepared_kinds(old, new, &FileKind::ALL)
+}
+
+/// Compares two prepared sides, only the entities kept in these kinds of file
+/// (the history walk knows which files a commit touched).
+pub fn diff_prepared_kinds(old: &Prepared, new: &Prepared, files: &[FileKind]) -> Vec<Change> {
     let mut out = Vec::new();
     let sides = Sides { old, new };
     let empty = Keyed::new();
@@ -416,6 +422,9 @@ pub fn diff_prepared(old: &Prepared, new: &Prepared) -> Vec<Change> {
         EntityKind::Handoff,
         EntityKind::Reason,
     ] {
+        if !files.contains(&kind.file_kind()) {
+            continue;
+        }
         if kind == EntityKind::Goal {
             compare(
                 kind,
@@ -435,6 +444,9 @@ pub fn diff_prepared(old: &Prepared, new: &Prepared) -> Vec<Change> {
         }
     }
     // Stage order is meaning: a reorder changes which stage follows which.
+    if !files.contains(&FileKind::Leads) {
+        return out;
+    }
     let (before, after) = (&old.order, &new.order);
     let common_before: Vec<&String> = before.iter().filter(|s| after.contains(s)).collect();
     let common_after: Vec<&String> = after.iter().filter(|s| before.contains(s)).collect();

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, Tree};
 
-use crate::diff::{Change, Prepared, diff_prepared};
+use crate::diff::{Change, Prepared, diff_prepared_kinds};
 use crate::load::schema_errors::Validators;
 use crate::load::{Loaded, RawFile, assemble, load_files, parse_file};
 use crate::model::{FileKind, Finding};
@@ -129,7 +129,34 @@ pub struct Repo {
     validators: Validators,
     /// Each file prepared once per blob and kind (a blob may sit under two names).
     parsed: HashMap<(Oid, Option<FileKind>), Rc<Prepared>>,
-    prepared: HashMap<Option<Oid>, Rc<(Prepared, Vec<String>)>>,
+    prepared: HashMap<Option<Oid>, Rc<Side>>,
+}
+
+/// One side of a history diff: the prepared alignment, the files it was made of
+/// (blob and kind), and the problems reading them.
+struct Side {
+    prepared: Prepared,
+    files: Vec<(Oid, Option<FileKind>)>,
+    warnings: Vec<String>,
+}
+
+impl Side {
+    /// The kinds of file whose blobs differ between two sides.
+    fn changed_kinds(&self, other: &Side) -> Vec<FileKind> {
+        FileKind::ALL
+            .into_iter()
+            .filter(|k| {
+                let of = |s: &Side| {
+                    s.files
+                        .iter()
+                        .filter(|(_, fk)| *fk == Some(*k))
+                        .map(|(o, _)| *o)
+                        .collect::<Vec<_>>()
+                };
+                of(self) != of(other)
+            })
+            .collect()
+    }
 }
 
 /// One commit of the history with the semantic changes it made.
@@ -170,7 +197,7 @@ impl Repo {
     pub fn discover(path: &Path) -> Result<Repo, GitError> {
         // Like git itself, trust the object store instead of re-hashing every
         // object read; SHA-1 of each of 20,000 trees was a third of `history`.
-        let _ = git2::opts::strict_hash_verification(false);
+        git2::opts::strict_hash_verification(false);
         let repo = Repository::discover(path).map_err(|e| match e.code() {
             ErrorCode::NotFound => GitError::NotARepository(path.display().to_string()),
             _ => GitError::Git(e),
@@ -398,12 +425,13 @@ impl Repo {
         tree: Option<Oid>,
         short: &str,
         dir: &str,
-    ) -> Result<Rc<(Prepared, Vec<String>)>, GitError> {
+    ) -> Result<Rc<Side>, GitError> {
         if let Some(p) = self.prepared.get(&tree) {
             return Ok(Rc::clone(p));
         }
         let mut warnings = Vec::new();
         let mut parts = Vec::new();
+        let mut files = Vec::new();
         if let Some(tree_id) = tree {
             let t = self.repo.find_tree(tree_id)?;
             let prefix = if dir == "." {
@@ -431,9 +459,14 @@ impl Repo {
                 if let Some(p) = self.parsed.get(&key) {
                     parts.push(Rc::clone(p));
                 }
+                files.push(key);
             }
         }
-        let prepared = Rc::new((Prepared::merge(parts.iter().map(|p| &**p)), warnings));
+        let prepared = Rc::new(Side {
+            prepared: Prepared::merge(parts.iter().map(|p| &**p)),
+            files,
+            warnings,
+        });
         self.prepared.insert(tree, Rc::clone(&prepared));
         Ok(prepared)
     }
@@ -507,18 +540,21 @@ impl Repo {
             let short = &oid.to_string()[..7];
             let tree_of = |c: &Oid| tree_ids.get(c).copied().flatten();
             let after = self.prepared_at(tree_of(&oid), short, dir)?;
-            let mut warnings = after.1.clone();
+            let mut warnings = after.warnings.clone();
             let before = match parents.first() {
                 Some(p) => self.prepared_at(tree_of(p), &p.to_string()[..7], dir)?,
                 None => self.prepared_at(None, "", dir)?,
             };
-            let mut changes = diff_prepared(&before.0, &after.0);
+            let kinds = before.changed_kinds(&after);
+            let mut changes = diff_prepared_kinds(&before.prepared, &after.prepared, &kinds);
             // A merge (outside --first-parent) shows only what no parent
             // explains: the changes it made itself while resolving.
             for p in parents.iter().skip(1) {
-                let other = diff_prepared(
-                    &self.prepared_at(tree_of(p), &p.to_string()[..7], dir)?.0,
-                    &after.0,
+                let side = self.prepared_at(tree_of(p), &p.to_string()[..7], dir)?;
+                let other = diff_prepared_kinds(
+                    &side.prepared,
+                    &after.prepared,
+                    &side.changed_kinds(&after),
                 );
                 changes.retain(|c| {
                     other.iter().any(|o| {
