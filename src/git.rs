@@ -540,6 +540,9 @@ impl Repo {
             let short = &oid.to_string()[..7];
             let tree_of = |c: &Oid| tree_ids.get(c).copied().flatten();
             let after = self.prepared_at(tree_of(&oid), short, dir)?;
+            // Newest first: this side was the previous entry's `before` and is not
+            // needed again; keeping every side held the whole history in memory.
+            self.prepared.remove(&tree_of(&oid));
             let mut warnings = after.warnings.clone();
             let before = match parents.first() {
                 Some(p) => self.prepared_at(tree_of(p), &p.to_string()[..7], dir)?,
