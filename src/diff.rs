@@ -20,6 +20,8 @@ use crate::model::{Alignment, Entity, FileKind};
 pub enum EntityKind {
     /// The manifest's `[organization]`.
     Organization,
+    /// The manifest's `[defaults]`.
+    Defaults,
     /// A team and its head.
     Team,
     /// A data source.
@@ -44,7 +46,10 @@ impl EntityKind {
     /// The kind of file the entity lives in.
     pub fn file_kind(self) -> FileKind {
         match self {
-            EntityKind::Organization | EntityKind::Team | EntityKind::Source => FileKind::Manifest,
+            EntityKind::Organization
+            | EntityKind::Defaults
+            | EntityKind::Team
+            | EntityKind::Source => FileKind::Manifest,
             EntityKind::Goal => FileKind::Goals,
             EntityKind::Commitment | EntityKind::Review => FileKind::Sla,
             EntityKind::Metric => FileKind::Metrics,
@@ -56,6 +61,7 @@ impl EntityKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EntityKind::Organization => "organization",
+            EntityKind::Defaults => "defaults",
             EntityKind::Team => "team",
             EntityKind::Source => "source",
             EntityKind::Goal => "goal",
@@ -72,6 +78,7 @@ impl EntityKind {
     pub fn plural(self) -> &'static str {
         match self {
             EntityKind::Organization => "Organization",
+            EntityKind::Defaults => "Defaults",
             EntityKind::Team => "Teams",
             EntityKind::Source => "Sources",
             EntityKind::Goal => "Goals",
@@ -278,6 +285,15 @@ impl Prepared {
                 ),
             );
         }
+        if let Some(d) = &a.defaults {
+            maps.insert(
+                EntityKind::Defaults,
+                one(
+                    "defaults",
+                    d.value.as_ref().and_then(|v| serde_json::to_value(v).ok()),
+                ),
+            );
+        }
         maps.insert(EntityKind::Team, keyed(&a.teams, plain));
         maps.insert(EntityKind::Source, keyed(&a.sources, plain));
         maps.insert(EntityKind::Commitment, keyed(&a.commitments, plain));
@@ -292,11 +308,9 @@ impl Prepared {
         }
         maps.insert(EntityKind::Metric, keyed(&a.metrics, plain));
         maps.insert(EntityKind::Stage, keyed(&a.stages, plain));
-        let hk = |h: &Entity<crate::model::lead::Handoff>| {
-            h.value
-                .as_ref()
-                .map_or(h.id.clone(), |v| format!("{}→{}", v.stage, v.to))
-        };
+        // Keyed by the handoff stage (its id), so a new receiving team is an
+        // ownership change, not a removal and an addition.
+        let hk = |h: &Entity<crate::model::lead::Handoff>| h.id.clone();
         maps.insert(EntityKind::Handoff, keyed(&a.handoffs, hk));
         let reasons: Keyed = a
             .recycle_reasons
@@ -412,6 +426,7 @@ pub fn diff_prepared_kinds(old: &Prepared, new: &Prepared, files: &[FileKind]) -
     let versioned: BTreeSet<String> = old.goal_dups.union(&new.goal_dups).cloned().collect();
     for kind in [
         EntityKind::Organization,
+        EntityKind::Defaults,
         EntityKind::Team,
         EntityKind::Source,
         EntityKind::Goal,
@@ -479,7 +494,10 @@ fn compare(kind: EntityKind, old: &Keyed, new: &Keyed, sides: &Sides<'_>, out: &
     let added: Vec<&String> = new.keys().filter(|k| !old.contains_key(*k)).collect();
     let mut renamed_to: BTreeMap<&String, &String> = BTreeMap::new();
     // A rename: removed and added with the same content but the id.
-    for r in &removed {
+    for r in removed
+        .iter()
+        .filter(|_| !unread_new && kind != EntityKind::Reason)
+    {
         let strip = |v: &Option<Value>| {
             v.clone().map(|mut v| {
                 if let Value::Object(m) = &mut v {
@@ -583,7 +601,7 @@ fn fields(kind: EntityKind, id: &str, old: &Value, new: &Value, out: &mut Vec<Ch
     let keys: BTreeSet<&String> = o.keys().chain(n.keys()).collect();
     for key in keys {
         let (ov, nv) = (o.get(key.as_str()), n.get(key.as_str()));
-        if ov == nv {
+        if ov == nv || equivalent(key, ov, nv) {
             continue;
         }
         if kind == EntityKind::Team && key == "head" {
@@ -612,20 +630,63 @@ fn fields(kind: EntityKind, id: &str, old: &Value, new: &Value, out: &mut Vec<Ch
     }
 }
 
+/// Values written differently that mean the same: `>=15%` and `>= 15%`,
+/// `24h` and `1d`, owners listed in another order.
+fn equivalent(key: &str, old: Option<&Value>, new: Option<&Value>) -> bool {
+    let (Some(o), Some(n)) = (old, new) else {
+        return false;
+    };
+    match key {
+        "target" | "warn" => match (o.as_str(), n.as_str()) {
+            (Some(a), Some(b)) => {
+                matches!((a.parse::<Target>(), b.parse::<Target>()), (Ok(x), Ok(y)) if x == y)
+            }
+            _ => false,
+        },
+        "within" | "accept_within" | "length" => match (o.as_str(), n.as_str()) {
+            (Some(a), Some(b)) => {
+                matches!((a.parse::<Duration>(), b.parse::<Duration>()), (Ok(x), Ok(y)) if x == y)
+            }
+            _ => false,
+        },
+        "owners" | "from" => {
+            let set = |v: &Value| -> Option<BTreeSet<String>> {
+                v.as_array()
+                    .map(|a| a.iter().map(|x| x.to_string()).collect())
+            };
+            set(o).is_some() && set(o) == set(n)
+        }
+        _ => false,
+    }
+}
+
 /// Tightened or loosened by the direction of a target: raising `>= 400` tightens,
 /// raising `<= 24h` loosens. `None` when the two do not compare.
 pub fn target_direction(old: &str, new: &str) -> Option<Class> {
     let (o, n) = (old.parse::<Target>().ok()?, new.parse::<Target>().ok()?);
-    if o.comparison != n.comparison
+    let direction = o.comparison.direction();
+    if direction == 0
+        || n.comparison.direction() != direction
         || std::mem::discriminant(&o.value) != std::mem::discriminant(&n.value)
     {
         return None;
     }
-    let delta = (n.value.magnitude() - o.value.magnitude()) * f64::from(o.comparison.direction());
+    let delta = (n.value.magnitude() - o.value.magnitude()) * f64::from(direction);
+    let strict = |c: crate::model::target::Comparison| {
+        matches!(
+            c,
+            crate::model::target::Comparison::MoreThan | crate::model::target::Comparison::LessThan
+        )
+    };
     match delta.partial_cmp(&0.0)? {
         std::cmp::Ordering::Greater => Some(Class::Tightened),
         std::cmp::Ordering::Less => Some(Class::Loosened),
-        std::cmp::Ordering::Equal => Some(Class::Changed),
+        // Same value: `>= 15%` to `> 15%` excludes the boundary, so it tightens.
+        std::cmp::Ordering::Equal => match (strict(o.comparison), strict(n.comparison)) {
+            (false, true) => Some(Class::Tightened),
+            (true, false) => Some(Class::Loosened),
+            _ => Some(Class::Changed),
+        },
     }
 }
 
@@ -684,6 +745,14 @@ fn classify(
                 (Class::Loosened, Some("the teams meet less often".into()))
             }
         }
+        (EntityKind::Defaults, "period") => (
+            Class::Breaking,
+            Some("goals and commitments without a period of their own are now judged over another period".into()),
+        ),
+        (EntityKind::Defaults, "currency") => (
+            Class::Breaking,
+            Some("currency metrics are now in another currency: amounts before and after do not compare".into()),
+        ),
         (EntityKind::Organization, "time_zone" | "fiscal_year_start" | "week_start") => (
             Class::Breaking,
             Some("period boundaries moved: periods before and after do not compare".into()),

@@ -109,15 +109,15 @@ fn rfc3339(seconds: i64, offset_minutes: i32) -> String {
 
 fn info(c: &Commit<'_>) -> CommitInfo {
     let id = c.id().to_string();
-    let subject = c.summary().ok().flatten().unwrap_or_default().to_string();
+    let subject = String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned();
     let author = c.author();
     CommitInfo {
         short: id[..7.min(id.len())].to_string(),
         id,
         date: rfc3339(c.time().seconds(), c.time().offset_minutes()),
         time: c.time().seconds(),
-        author: author.name().unwrap_or_default().to_string(),
-        email: author.email().unwrap_or_default().to_string(),
+        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
         pull_request: pull_request(&subject),
         subject,
     }
@@ -128,16 +128,21 @@ pub struct Repo {
     repo: Repository,
     validators: Validators,
     /// Each file prepared once per blob and kind (a blob may sit under two names).
-    parsed: HashMap<(Oid, Option<FileKind>), Rc<Prepared>>,
+    parsed: HashMap<(Oid, Option<FileKind>), Rc<BlobSide>>,
     prepared: HashMap<Option<Oid>, Rc<Side>>,
 }
+
+/// One file as the history walk keeps it per blob: its entities prepared for
+/// diffing, and the problems reading it (`line:col: message [code]`).
+type BlobSide = (Prepared, Vec<String>);
 
 /// One side of a history diff: the prepared alignment, the files it was made of
 /// (blob and kind), and the problems reading them.
 struct Side {
     prepared: Prepared,
     files: Vec<(Oid, Option<FileKind>)>,
-    warnings: Vec<String>,
+    /// Problems reading its files: the blob, and `path:line:col: message [code]`.
+    warnings: Vec<(Oid, String)>,
 }
 
 impl Side {
@@ -215,6 +220,21 @@ impl Repo {
         self.repo.workdir()
     }
 
+    /// The alignment directory when none is given: `alignment` (below `cwd`) when
+    /// it exists in the working tree or at any of `commits`, else `.`. A branch
+    /// that deletes `alignment/` must not fall back to comparing the whole repository.
+    pub fn default_dir(&self, cwd: &Path, commits: &[&Commit<'_>]) -> String {
+        let candidate = self.relative_dir(cwd, Path::new("alignment"));
+        let in_tree = commits
+            .iter()
+            .any(|c| matches!(dir_tree_id(c, &candidate), Ok(Some(_))));
+        if cwd.join("alignment").is_dir() || in_tree {
+            candidate
+        } else {
+            self.relative_dir(cwd, Path::new("."))
+        }
+    }
+
     /// The alignment directory relative to the repository root, from a path
     /// relative to `cwd`.
     pub fn relative_dir(&self, cwd: &Path, dir: &Path) -> String {
@@ -235,7 +255,7 @@ impl Repo {
         if !self.repo.is_shallow() {
             return Vec::new();
         }
-        std::fs::read_to_string(self.repo.path().join("shallow"))
+        std::fs::read_to_string(self.repo.commondir().join("shallow"))
             .unwrap_or_default()
             .lines()
             .filter_map(|l| Oid::from_str(l.trim()).ok())
@@ -262,7 +282,11 @@ impl Repo {
                     ErrorCode::NotFound | ErrorCode::InvalidSpec | ErrorCode::Ambiguous
                 ) =>
             {
-                if self.repo.is_shallow() {
+                // Only an ancestor (`HEAD~3`, `main^`) or a commit id can be cut off
+                // by a shallow clone; an unknown name is just unknown.
+                let cut_off = spec.contains(['~', '^'])
+                    || (spec.len() >= 7 && spec.bytes().all(|b| b.is_ascii_hexdigit()));
+                if self.repo.is_shallow() && cut_off {
                     Err(GitError::Shallow(spec.to_string()))
                 } else {
                     Err(GitError::NoSuchRevision(spec.to_string()))
@@ -353,7 +377,8 @@ impl Repo {
         while let Some((oid, prefix, depth)) = stack.pop() {
             let t = self.repo.find_tree(oid)?;
             for entry in t.iter() {
-                let Ok(name) = entry.name() else { continue };
+                let name = String::from_utf8_lossy(entry.name_bytes()).into_owned();
+                let name = name.as_str();
                 if name.starts_with('.') {
                     continue;
                 }
@@ -420,12 +445,7 @@ impl Repo {
 
     /// One side of a history diff, from the directory's tree id: prepared once
     /// per tree, from files each parsed and prepared once per blob.
-    fn prepared_at(
-        &mut self,
-        tree: Option<Oid>,
-        short: &str,
-        dir: &str,
-    ) -> Result<Rc<Side>, GitError> {
+    fn prepared_at(&mut self, tree: Option<Oid>) -> Result<Rc<Side>, GitError> {
         if let Some(p) = self.prepared.get(&tree) {
             return Ok(Rc::clone(p));
         }
@@ -434,36 +454,38 @@ impl Repo {
         let mut files = Vec::new();
         if let Some(tree_id) = tree {
             let t = self.repo.find_tree(tree_id)?;
-            let prefix = if dir == "." {
-                String::new()
-            } else {
-                format!("{dir}/")
-            };
             for (rel, oid) in self.files(&t)? {
                 let key = (oid, FileKind::of_path(&rel));
                 if !self.parsed.contains_key(&key) {
-                    let name = format!("{short}:{prefix}{rel}");
                     let bytes = self.repo.find_blob(oid)?.content().to_vec();
                     let raw = RawFile {
-                        name: name.clone(),
-                        rel,
+                        name: rel.clone(),
+                        rel: rel.clone(),
                         bytes: Ok(bytes),
                     };
                     let (source, parsed) = parse_file(raw, 0, &self.validators, false);
-                    for f in &parsed.findings {
-                        warnings.push(warning_line(&name, &source, f));
-                    }
+                    // Problems reading the file itself, kept with the blob so every
+                    // commit that brings this blob in can say so.
+                    let problems = parsed
+                        .findings
+                        .iter()
+                        .filter(|f| f.code != crate::model::Code::UnknownFile)
+                        .map(|f| problem_line(&source, f))
+                        .collect();
                     let prepared = Prepared::of(&assemble([(0, &parsed)]));
-                    self.parsed.insert(key, Rc::new(prepared));
+                    self.parsed.insert(key, Rc::new((prepared, problems)));
                 }
                 if let Some(p) = self.parsed.get(&key) {
+                    for problem in &p.1 {
+                        warnings.push((oid, format!("{rel}:{problem}")));
+                    }
                     parts.push(Rc::clone(p));
                 }
                 files.push(key);
             }
         }
         let prepared = Rc::new(Side {
-            prepared: Prepared::merge(parts.iter().map(|p| &**p)),
+            prepared: Prepared::merge(parts.iter().map(|p| &p.0)),
             files,
             warnings,
         });
@@ -539,21 +561,32 @@ impl Repo {
         for (oid, parents) in changed {
             let short = &oid.to_string()[..7];
             let tree_of = |c: &Oid| tree_ids.get(c).copied().flatten();
-            let after = self.prepared_at(tree_of(&oid), short, dir)?;
+            let after = self.prepared_at(tree_of(&oid))?;
             // Newest first: this side was the previous entry's `before` and is not
             // needed again; keeping every side held the whole history in memory.
             self.prepared.remove(&tree_of(&oid));
-            let mut warnings = after.warnings.clone();
+            // Problems of files this commit brought in (not those it inherited).
+            let prefix = if dir == "." {
+                String::new()
+            } else {
+                format!("{dir}/")
+            };
             let before = match parents.first() {
-                Some(p) => self.prepared_at(tree_of(p), &p.to_string()[..7], dir)?,
-                None => self.prepared_at(None, "", dir)?,
+                Some(p) => self.prepared_at(tree_of(p))?,
+                None => self.prepared_at(None)?,
             };
             let kinds = before.changed_kinds(&after);
             let mut changes = diff_prepared_kinds(&before.prepared, &after.prepared, &kinds);
+            let mut warnings: Vec<String> = after
+                .warnings
+                .iter()
+                .filter(|(blob, _)| !before.files.iter().any(|(b, _)| b == blob))
+                .map(|(_, w)| format!("{short}:{prefix}{w}"))
+                .collect();
             // A merge (outside --first-parent) shows only what no parent
             // explains: the changes it made itself while resolving.
             for p in parents.iter().skip(1) {
-                let side = self.prepared_at(tree_of(p), &p.to_string()[..7], dir)?;
+                let side = self.prepared_at(tree_of(p))?;
                 let other = diff_prepared_kinds(
                     &side.prepared,
                     &after.prepared,
@@ -605,19 +638,20 @@ fn dir_tree_id(commit: &Commit<'_>, dir: &str) -> Result<Option<Oid>, GitError> 
     }
     let root = commit.tree()?;
     match root.get_path(Path::new(dir)) {
-        Ok(entry) => Ok(Some(entry.id())),
+        Ok(entry) if entry.kind() == Some(ObjectType::Tree) => Ok(Some(entry.id())),
+        Ok(_) => Ok(None),
         Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
         Err(e) => Err(GitError::Git(e)),
     }
 }
 
-fn warning_line(name: &str, source: &crate::load::SourceFile, f: &Finding) -> String {
+fn problem_line(source: &crate::load::SourceFile, f: &Finding) -> String {
     let (line, col) = f
         .place
         .as_ref()
         .and_then(|p| p.span.as_ref())
         .map_or((1, 1), |s| source.line_col(s.start));
-    format!("{name}:{line}:{col}: {} [{}]", f.message, f.code)
+    format!("{line}:{col}: {} [{}]", f.message, f.code)
 }
 
 /// Parses a date (`2026-03-31`, end of that day in UTC, or RFC 3339) to seconds.

@@ -153,6 +153,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
             k = kind.name()
         ));
     }
+    // The manifest names the heads, and this file enforces them: changing
+    // either must not get around the heads' review.
+    let owners_line = owners.join(" ");
+    block.push_str(&format!("{prefix}/revalign.toml {owners_line}\n"));
+    let codeowners_rel = codeowners_path(&root);
+    if let Ok(rel) = codeowners_rel.strip_prefix(&root) {
+        block.push_str(&format!("/{} {owners_line}\n", rel.display()));
+    }
     block.push_str(END);
     block.push('\n');
     let file = codeowners_path(&root);

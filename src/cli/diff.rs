@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{Ctx, Exit, Format, Output};
 use crate::diff::diff;
 use crate::git::{GitError, Repo};
-use crate::load::{Loaded, default_dir, load_dir};
+use crate::load::{Loaded, load_dir};
 use crate::render::changes;
 
 /// Compare the alignment at two revisions by entity id, not by line: what was
@@ -51,8 +51,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         Ok(r) => r,
         Err(e) => return git_error(&e),
     };
-    let shown = args.dir.clone().unwrap_or_else(|| default_dir(&ctx.base));
-    let dir = repo.relative_dir(&ctx.base, &shown);
     let base = match &args.base {
         Some(spec) => repo.commit(spec),
         None => repo.default_base(),
@@ -60,6 +58,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
     let base = match base {
         Ok(c) => c,
         Err(e) => return git_error(&e),
+    };
+    let head_commit = match args.head.as_deref().map(|h| repo.commit(h)) {
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => return git_error(&e),
+        None => None,
+    };
+    let dir = match &args.dir {
+        Some(d) => repo.relative_dir(&ctx.base, d),
+        None => {
+            let mut commits = vec![&base];
+            commits.extend(head_commit.as_ref());
+            repo.default_dir(&ctx.base, &commits)
+        }
     };
     let base_loaded = match repo.load_at(&base, &dir) {
         Ok(l) => l,
@@ -69,12 +80,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
     let (head_loaded, head_label, head_json): (Loaded, String, serde_json::Value) = match &args.head
     {
         Some(spec) => {
-            let c = match repo.commit(spec) {
-                Ok(c) => c,
-                Err(e) => return git_error(&e),
+            let Some(c) = head_commit.as_ref() else {
+                return Output::error(
+                    Exit::Environment,
+                    format!("revision `{spec}` does not exist"),
+                    "check the revision",
+                );
             };
-            let info = repo.info(&c);
-            match repo.load_at(&c, &dir) {
+            let info = repo.info(c);
+            match repo.load_at(c, &dir) {
                 Ok(l) => (
                     l,
                     info.short.clone(),
@@ -115,9 +129,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
             }
         },
     };
+    let head_warnings = file_warnings(&head_loaded);
     let warnings: Vec<String> = file_warnings(&base_loaded)
         .into_iter()
-        .chain(file_warnings(&head_loaded))
+        .chain(head_warnings.iter().cloned())
         .collect();
     let list = diff(&base_loaded.alignment, &head_loaded.alignment);
     let title = format!(
@@ -143,6 +158,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
             s
         }
     };
+    // A gate cannot pass on files it could not read: their changes are unknown.
+    if (args.exit_code || !args.fail_on.is_empty()) && !head_warnings.is_empty() {
+        return Output {
+            stdout,
+            stderr: format!(
+                "error: {} file problem(s) at the head side, so its changes are not all known\n  help: fix them (`revalign validate`), then run the diff again\n",
+                head_warnings.len()
+            ),
+            exit: Exit::Usage,
+        };
+    }
     let failing = args.exit_code && !list.is_empty()
         || list
             .iter()

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use super::diff::git_error;
 use super::{Ctx, Exit, Format, Output};
 use crate::git::{HistoryOptions, Repo, parse_time};
-use crate::load::default_dir;
 use crate::render::changes;
 
 /// Every commit that changed the agreement, newest first: commit, date, author,
@@ -62,8 +61,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         Ok(r) => r,
         Err(e) => return git_error(&e),
     };
-    let shown = args.dir.clone().unwrap_or_else(|| default_dir(&ctx.base));
-    let dir = repo.relative_dir(&ctx.base, &shown);
+    let dir = match &args.dir {
+        Some(d) => repo.relative_dir(&ctx.base, d),
+        None => match repo.commit("HEAD") {
+            Ok(head) => repo.default_dir(&ctx.base, &[&head]),
+            Err(e) => return git_error(&e),
+        },
+    };
     let opts = HistoryOptions {
         first_parent: args.first_parent,
         since,

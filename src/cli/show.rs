@@ -151,10 +151,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
             let dir = repo.relative_dir(&ctx.base, &shown);
             let commit = match repo.commit(at) {
                 Ok(c) => Ok(c),
-                Err(GitError::NoSuchRevision(_)) => match parse_time(at, true) {
-                    Some(t) => repo.commit_at_time(t),
-                    None => Err(GitError::BadDate(at.clone())),
-                },
+                Err(GitError::NoSuchRevision(_) | GitError::Shallow(_)) => {
+                    match parse_time(at, true) {
+                        Some(t) => repo.commit_at_time(t),
+                        None => Err(GitError::BadDate(at.clone())),
+                    }
+                }
                 Err(e) => Err(e),
             };
             let commit = match commit {

@@ -212,7 +212,7 @@ pub fn markdown(changes: &[Change], warnings: &[String], title: &str) -> String 
                 md_escape(&describe(c)),
                 mark(c.class)
             );
-            if out.len() + row.len() + notes.len() > budget {
+            if out.len() + row.len() + notes.len() + 400 > budget {
                 if !notes.is_empty() {
                     out.push_str(&format!(
                         "\n<details><summary>Why</summary>\n\n{notes}\n</details>\n"
@@ -223,6 +223,11 @@ pub fn markdown(changes: &[Change], warnings: &[String], title: &str) -> String 
             out.push_str(&row);
             shown += 1;
             if let Some(n) = &c.note {
+                let n: String = if n.chars().count() > 300 {
+                    format!("{}…", n.chars().take(300).collect::<String>())
+                } else {
+                    n.clone()
+                };
                 notes.push_str(&format!(
                     "- `{}`{}: {}\n",
                     c.id,
@@ -230,7 +235,7 @@ pub fn markdown(changes: &[Change], warnings: &[String], title: &str) -> String 
                         .as_deref()
                         .map(|f| format!(" {f}"))
                         .unwrap_or_default(),
-                    md_escape(n)
+                    md_escape(&n)
                 ));
             }
         }
@@ -246,6 +251,15 @@ pub fn markdown(changes: &[Change], warnings: &[String], title: &str) -> String 
             "\n> {} more changes are not shown: the comment would pass GitHub's {GITHUB_COMMENT_LIMIT}-character limit. Run `revalign diff` for all of them.\n",
             changes.len() - shown
         ));
+    }
+    if out.len() > GITHUB_COMMENT_LIMIT - 200 {
+        // A backstop: never hand GitHub a comment it would refuse.
+        let mut cut = GITHUB_COMMENT_LIMIT - 200;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("\n\n> Cut at GitHub's comment limit. Run `revalign diff` for everything.\n");
     }
     if !warnings.is_empty() {
         out.push_str("\n<details><summary>Files that could not be read</summary>\n\n");
