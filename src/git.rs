@@ -502,19 +502,47 @@ impl Repo {
         // read when they are queued, kept until they are visited.
         let mut queue: BinaryHeap<(i64, Oid)> = BinaryHeap::new();
         let mut pending: HashMap<Oid, Commit<'_>> = HashMap::new();
+        let head_id = head.id();
         queue.push((head.time().seconds(), head.id()));
         pending.insert(head.id(), head);
         let mut visited: Vec<(Oid, Vec<Oid>)> = Vec::new();
         let mut tree_ids: HashMap<Oid, Option<Oid>> = HashMap::new();
+        let mut walked: std::collections::HashSet<Oid> = std::collections::HashSet::new();
+        // The pull request each side-branch commit came in through.
+        let mut via_pr: HashMap<Oid, u64> = HashMap::new();
+        let mut first_parent_line: std::collections::HashSet<Oid> =
+            std::collections::HashSet::new();
+        let mut next_on_line = Some(head_id);
         let mut boundary = None;
         while let Some((time, oid)) = queue.pop() {
             let Some(commit) = pending.remove(&oid) else {
                 continue;
             };
+            if next_on_line == Some(oid) {
+                first_parent_line.insert(oid);
+                next_on_line = commit.parent_ids().next();
+            }
+            let on_line = first_parent_line.contains(&oid);
+            if let Some(pr) = pull_request(&String::from_utf8_lossy(
+                commit.summary_bytes().unwrap_or_default(),
+            ))
+            .or_else(|| via_pr.get(&oid).copied().filter(|_| !on_line))
+            {
+                // Commits brought in by a merge's other parents came through its PR.
+                for p in commit.parent_ids().skip(1) {
+                    via_pr.entry(p).or_insert(pr);
+                }
+                if !on_line {
+                    for p in commit.parent_ids().take(1) {
+                        via_pr.entry(p).or_insert(pr);
+                    }
+                }
+            }
             if opts.since.is_some_and(|s| time < s) {
                 tree_ids.insert(oid, dir_tree_id(&commit, dir)?);
                 continue; // older than asked for: needed only as a parent
             }
+            walked.insert(oid);
             tree_ids.insert(oid, dir_tree_id(&commit, dir)?);
             if shallow.contains(&oid) {
                 // The boundary of a shallow clone has no parents here, but it did
@@ -585,7 +613,8 @@ impl Repo {
                 .collect();
             // A merge (outside --first-parent) shows only what no parent
             // explains: the changes it made itself while resolving.
-            for p in parents.iter().skip(1) {
+            // A parent left out by --since is not listed, so its changes stay with the merge.
+            for p in parents.iter().skip(1).filter(|p| walked.contains(p)) {
                 let side = self.prepared_at(tree_of(p))?;
                 let other = diff_prepared_kinds(
                     &side.prepared,
@@ -600,9 +629,11 @@ impl Repo {
             }
             if !opts.ids.is_empty() {
                 changes.retain(|c| {
-                    opts.ids
-                        .iter()
-                        .any(|id| c.id == *id || c.id.starts_with(&format!("{id}@")))
+                    opts.ids.iter().any(|id| {
+                        c.id == *id
+                            || c.id.starts_with(&format!("{id}@"))
+                            || c.id.split_once(':').is_some_and(|(_, code)| code == id)
+                    })
                 });
                 if changes.is_empty() {
                     continue;
@@ -613,8 +644,12 @@ impl Repo {
             }
             warnings.dedup();
             let commit = self.repo.find_commit(oid)?;
+            let mut commit_info = info(&commit);
+            if commit_info.pull_request.is_none() && !first_parent_line.contains(&oid) {
+                commit_info.pull_request = via_pr.get(&oid).copied();
+            }
             entries.push(Entry {
-                commit: info(&commit),
+                commit: commit_info,
                 changes,
                 warnings,
             });

@@ -92,7 +92,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
                 Ok(l) => (
                     l,
                     info.short.clone(),
-                    json!({ "revision": spec, "commit": info.id }),
+                    json!({ "revision": spec, "commit": info.id, "working_tree": false }),
                 ),
                 Err(e) => return git_error(&e),
             }
@@ -144,7 +144,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         Format::Json => changes::diff_json(
             &list,
             &warnings,
-            &json!({ "revision": args.base, "commit": base_info.id }),
+            &json!({ "revision": args.base, "commit": base_info.id, "working_tree": false }),
             &head_json,
         ),
         _ => {
