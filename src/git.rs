@@ -388,12 +388,8 @@ impl Repo {
                     format!("{prefix}/{name}")
                 };
                 match entry.kind() {
-                    Some(ObjectType::Tree) => {
-                        let kind_dir = depth > 0
-                            || FileKind::from_name(name).is_some_and(|k| k != FileKind::Manifest);
-                        if kind_dir && depth < 8 {
-                            stack.push((entry.id(), rel, depth + 1));
-                        }
+                    Some(ObjectType::Tree) if crate::load::descend(name, depth) => {
+                        stack.push((entry.id(), rel, depth + 1));
                     }
                     Some(ObjectType::Blob) if name.ends_with(".toml") => {
                         out.push((rel, entry.id()))

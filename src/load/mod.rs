@@ -160,16 +160,10 @@ pub fn discover(dir: &Path) -> Result<Vec<String>, LoadError> {
             };
             let file_type = std::fs::metadata(entry.path()).map(|m| m.file_type());
             match file_type {
-                Ok(t) if t.is_dir() => {
-                    let kind_dir = if depth == 0 {
-                        FileKind::from_name(&name).is_some_and(|k| k != FileKind::Manifest)
-                    } else {
-                        true
-                    };
-                    if kind_dir && depth < 8 {
-                        stack.push((entry.path(), child, depth + 1));
-                    }
+                Ok(t) if t.is_dir() && descend(&name, depth) => {
+                    stack.push((entry.path(), child, depth + 1));
                 }
+                Ok(t) if t.is_dir() => {}
                 _ if name.ends_with(".toml") => out.push(child),
                 _ => {}
             }
@@ -177,6 +171,14 @@ pub fn discover(dir: &Path) -> Result<Vec<String>, LoadError> {
     }
     out.sort();
     Ok(out)
+}
+
+/// Whether discovery enters a folder at this depth (0: directly in the
+/// alignment directory): only folders named after a file kind, and anything
+/// below them, at most 8 levels deep. Shared by the file system and git readers.
+pub fn descend(name: &str, depth: usize) -> bool {
+    let kind_dir = depth > 0 || FileKind::from_name(name).is_some_and(|k| k != FileKind::Manifest);
+    kind_dir && depth < 8
 }
 
 fn display_name(shown: &Path, rel: &str) -> String {
