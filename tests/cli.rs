@@ -3,7 +3,6 @@
 //! must never crash it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common;
 use common::run_in;
