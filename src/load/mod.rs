@@ -256,25 +256,8 @@ pub struct ParsedFile {
     /// The data, with the values the schema rejected pruned; `None` when the
     /// file could not be read or parsed.
     pub data: Option<Value>,
-    /// What was wrong with the file itself (places use file id 0; see [`ParsedFile::findings_for`]).
+    /// What was wrong with the file itself, placed in the file id it was parsed with.
     pub findings: Vec<Finding>,
-}
-
-impl ParsedFile {
-    /// The findings, placed in the file with this id.
-    pub fn findings_for(&self, file: FileId) -> Vec<Finding> {
-        let mut out = self.findings.clone();
-        for f in &mut out {
-            for p in f
-                .place
-                .iter_mut()
-                .chain(f.related.iter_mut().map(|(p, _)| p))
-            {
-                p.file = file;
-            }
-        }
-        out
-    }
 }
 
 /// Decodes, parses and schema-checks one file. Returns its source entry (text and
