@@ -172,30 +172,7 @@ impl<'a> Ctx<'a> {
             return;
         };
         let Some(value) = &org.value else { return };
-        if jiff::tz::TimeZone::get(&value.time_zone).is_err() {
-            let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
-            // Only near-misses (a space for an underscore, a slip of case): a zone
-            // that merely looks alike is another place.
-            let wanted = value.time_zone.to_lowercase().replace(' ', "_");
-            let near = names
-                .iter()
-                .map(|n| (strsim::levenshtein(&wanted, &n.to_lowercase()), n))
-                .filter(|(d, _)| *d <= 1)
-                .min();
-            let help = match near {
-                Some((_, s)) => format!("did you mean `{s}`?"),
-                None => "use an IANA time zone name such as `America/New_York`, `Europe/Berlin` or `UTC`".into(),
-            };
-            out.push(
-                Finding::new(
-                    Code::InvalidTimeZone,
-                    format!("`{}` is not an IANA time zone", value.time_zone),
-                )
-                .help(help)
-                .label("unknown time zone")
-                .at(org.place.field("time_zone")),
-            );
-        }
+        time_zone(&value.time_zone, org.place.field("time_zone"), out);
     }
 
     fn duplicates(&self, out: &mut Vec<Finding>) {
@@ -275,7 +252,15 @@ impl<'a> Ctx<'a> {
                 }
                 SourceKind::Postgres => ("url_env", v.url_env.is_some()),
             };
-            let file_keys = [("leads", v.leads.is_some()), ("deals", v.deals.is_some())];
+            let file_keys = [
+                ("leads", v.leads.is_some()),
+                ("deals", v.deals.is_some()),
+                ("preset", v.preset.is_some()),
+                ("columns", !v.columns.is_empty()),
+                ("deal_columns", !v.deal_columns.is_empty()),
+                ("time_zone", v.time_zone.is_some()),
+                ("max_bad_rows", v.max_bad_rows.is_some()),
+            ];
             let api_keys = [
                 ("token_env", v.token_env.is_some()),
                 ("base_url", v.base_url.is_some()),
@@ -308,6 +293,9 @@ impl<'a> Ctx<'a> {
                     .label(format!("not a `{}` setting", v.kind.as_str()))
                     .at(s.place.field(key).at_key()),
                 );
+            }
+            if let Some(tz) = &v.time_zone {
+                time_zone(tz, s.place.field("time_zone"), out);
             }
             if !has {
                 let example = match needs {
@@ -898,4 +886,35 @@ impl<'a> Ctx<'a> {
             }
         }
     }
+}
+
+/// Reports a name that is not an IANA time zone, with a near miss when there is one.
+fn time_zone(name: &str, place: Place, out: &mut Vec<Finding>) {
+    if jiff::tz::TimeZone::get(name).is_ok() {
+        return;
+    }
+    let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+    // Only near-misses (a space for an underscore, a slip of case): a zone
+    // that merely looks alike is another place.
+    let wanted = name.to_lowercase().replace(' ', "_");
+    let near = names
+        .iter()
+        .map(|n| (strsim::levenshtein(&wanted, &n.to_lowercase()), n))
+        .filter(|(d, _)| *d <= 1)
+        .min();
+    let help = match near {
+        Some((_, s)) => format!("did you mean `{s}`?"),
+        None => {
+            "use an IANA time zone name such as `America/New_York`, `Europe/Berlin` or `UTC`".into()
+        }
+    };
+    out.push(
+        Finding::new(
+            Code::InvalidTimeZone,
+            format!("`{name}` is not an IANA time zone"),
+        )
+        .help(help)
+        .label("unknown time zone")
+        .at(place),
+    );
 }

@@ -264,6 +264,7 @@ fn help_texts() {
         &["history", "--help"],
         &["show", "--help"],
         &["codeowners", "--help"],
+        &["check", "--help"],
     ] {
         let name = format!("help-{}", args[0].trim_start_matches('-'));
         insta::assert_snapshot!(name, transcript(root(), args));

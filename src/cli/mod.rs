@@ -1,6 +1,7 @@
 //! The command line: global flags, one module per subcommand, and the mapping of
 //! outcomes to exit codes. Commands return their output; `main` prints it.
 
+pub mod check;
 pub mod codeowners;
 pub mod diff;
 pub mod history;
@@ -72,6 +73,8 @@ pub enum Format {
     Markdown,
     /// CSV, one row per item.
     Csv,
+    /// JUnit XML, one test case per item.
+    Junit,
 }
 
 impl Format {
@@ -83,6 +86,7 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Markdown => "markdown",
             Format::Csv => "csv",
+            Format::Junit => "junit",
         }
     }
 }
@@ -151,6 +155,8 @@ pub enum Command {
     History(history::Args),
     /// The agreement as it stood at a revision or a date.
     Show(show::Args),
+    /// Measure the goals and SLA commitments from the data and hold them against their targets.
+    Check(check::Args),
     /// Generate the CODEOWNERS block that puts the department heads on every change.
     Codeowners(codeowners::Args),
 }
@@ -237,6 +243,7 @@ pub fn run(cli: Cli, terminal: Terminal) -> Output {
         Command::History(args) => history::run(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
         Command::Codeowners(args) => codeowners::run(&ctx, args),
+        Command::Check(args) => check::run(&ctx, args),
     }
 }
 

@@ -106,6 +106,17 @@ pub enum Severity {
     Minor,
 }
 
+impl Severity {
+    /// The name used in the files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Major => "major",
+            Severity::Minor => "minor",
+        }
+    }
+}
+
 /// A commitment of one team to another in the SLA: marketing delivers so many
 /// qualified leads; sales follows up within so long.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -186,6 +186,46 @@ pub struct Source {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub url_env: Option<String>,
+    /// File sources: whose export the column names follow by default
+    /// (`revalign`, the default: `id`, `created_at`, `first_touch_at`, `<stage>_at`;
+    /// `hubspot`; `salesforce`). `columns` and `deal_columns` override single columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
+    /// File sources: lead field -> column header, overriding the preset
+    /// (`id`, `created`, `first_touch`, a stage id, or any field a filter or
+    /// entry criterion uses): `mql = "MQL Date"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, String>,
+    /// File sources: deal field -> column header, overriding the preset
+    /// (`id`, `created`, `closed`, `is_closed`, `won`, `currency`, or any field).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deal_columns: BTreeMap<String, String>,
+    /// File sources: the IANA time zone of timestamps written without one
+    /// (`2026-10-01 09:00:00`, `2026-10-01`); default the organisation's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// File sources: how many rows with a bad value (an unreadable timestamp,
+    /// number or boolean, or a repeated id) to skip before the source counts as
+    /// unreadable; default 0: any bad value is an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bad_rows: Option<u64>,
+}
+
+/// The export a file source's column names follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// revalign's own names: `id`, `created_at`, `first_touch_at`, `<stage>_at`;
+    /// deals `id`, `created_at`, `closed_at`, `won`, `currency`, `amount`.
+    Revalign,
+    /// HubSpot's CSV export labels: `Record ID`, `Create Date`,
+    /// `Became a Marketing Qualified Lead Date`, ...; deals `Close Date`,
+    /// `Is Closed Won`, `Amount`, `Currency`.
+    Hubspot,
+    /// Salesforce API field names (Data Loader, Data Export): `Id`,
+    /// `CreatedDate`; opportunities `CloseDate`, `IsClosed`, `IsWon`, `Amount`,
+    /// `CurrencyIsoCode`. Stage dates are custom fields: map them in `columns`.
+    Salesforce,
 }
 
 /// Defaults for the other files.

@@ -3,6 +3,7 @@
 //! Nothing here does I/O. The loaders (`crate::load`) fill these types from TOML,
 //! the rules (`crate::rules`) judge them, the renderers (`crate::render`) print findings.
 
+pub mod calendar;
 pub mod duration;
 pub mod file;
 pub mod finding;
@@ -11,6 +12,8 @@ pub mod lead;
 pub mod manifest;
 pub mod metric;
 pub mod predicate;
+pub mod record;
+pub mod scorecard;
 pub mod target;
 
 use schemars::JsonSchema;

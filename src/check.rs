@@ -1,0 +1,529 @@
+//! The scorecard: every goal and SLA commitment in force, for every period in
+//! the selection, measured from its data source and judged against its target.
+//!
+//! Which target applies: a goal with several versions (`effective_from` /
+//! `effective_until`) is judged in each period by the version in force on the
+//! period's first day; a version not in force then is not judged for it.
+//! Which periods: the selection is a window (`--period`, default the current
+//! period of `defaults.period`) widened to `--last N` such windows; each
+//! target is judged in every window of its own period (week, month, quarter,
+//! year) that overlaps the selection.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::engine::{Engine, Explained, Measured, Request};
+use crate::model::calendar::{Calendar, Millis, Window};
+use crate::model::goal::Severity as CommitmentSeverity;
+use crate::model::metric::{Metric, MetricKind, Unit};
+use crate::model::scorecard::{Status, Timing, judge};
+use crate::model::target::Target;
+use crate::model::{Alignment, Id, Period, Place};
+use crate::source::{self, SourceError, Stream};
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// The selected window (widened by `last`).
+    pub window: Window,
+    /// How many windows of the selection's period, ending with `window`.
+    pub last: u32,
+    /// Only these goal or commitment ids (all when empty).
+    pub ids: Vec<Id>,
+    /// Read every target from this source instead of its own.
+    pub source: Option<Id>,
+    /// The current time.
+    pub now: Millis,
+    /// Keep the records behind this goal or commitment's latest period.
+    pub explain: Option<Id>,
+}
+
+/// One target judged for one period.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// `goal` or `commitment`.
+    pub kind: &'static str,
+    /// The goal or commitment id.
+    pub id: Id,
+    /// Its title (goals) or description (commitments).
+    pub title: String,
+    /// The metric id.
+    pub metric: Id,
+    /// The metric's display name.
+    pub metric_name: String,
+    /// The metric's unit.
+    pub unit: Unit,
+    /// The period judged.
+    pub window: Window,
+    /// The data source read.
+    pub source: Id,
+    /// The target as written.
+    pub target: String,
+    /// The warn threshold as written.
+    pub warn: Option<String>,
+    /// The measured value.
+    pub actual: Option<f64>,
+    /// The previous period's value (relative targets).
+    pub previous: Option<f64>,
+    /// What was compared with the target (projection or change), when it differs from `actual`.
+    pub compared: Option<f64>,
+    /// The verdict.
+    pub status: Status,
+    /// Why, for anything but a plain pass or fail.
+    pub note: Option<String>,
+    /// What to do, for errors.
+    pub help: Option<String>,
+    /// The measurement's counts.
+    pub measured: Option<Measured>,
+    /// Goal owners.
+    pub owners: Vec<Id>,
+    /// Commitment provider and consumer.
+    pub parties: Option<(Id, Id)>,
+    /// Commitment severity.
+    pub severity: Option<CommitmentSeverity>,
+    /// Where the target is written.
+    pub place: Place,
+}
+
+/// The whole check.
+#[derive(Debug)]
+pub struct Scorecard {
+    /// The rows, by kind, id, period.
+    pub rows: Vec<Row>,
+    /// The selection.
+    pub selection: Vec<Window>,
+    /// Per source: what it read.
+    pub sources: Vec<(Id, Vec<(&'static str, Stream)>)>,
+    /// The records behind `--explain`.
+    pub explained: Vec<Explained>,
+    /// The time the check was judged at.
+    pub now: Millis,
+}
+
+struct Item<'a> {
+    kind: &'static str,
+    id: &'a str,
+    title: &'a str,
+    metric: &'a str,
+    target: &'a str,
+    warn: Option<&'a str>,
+    period: Option<Period>,
+    in_force: Box<dyn Fn(&Window) -> bool + 'a>,
+    owners: Vec<Id>,
+    parties: Option<(Id, Id)>,
+    severity: Option<CommitmentSeverity>,
+    source: Option<&'a str>,
+    place: &'a Place,
+}
+
+/// The earliest and latest record time a source holds.
+type Span = Option<(Millis, Millis)>;
+
+/// Why the check cannot run at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckError {
+    /// What.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+}
+
+fn error(message: impl Into<String>, help: impl Into<String>) -> CheckError {
+    CheckError {
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+/// A date in force: `effective_from <= day <= effective_until`.
+fn in_force(from: Option<&str>, until: Option<&str>, day: jiff::civil::Date) -> bool {
+    let parse = |s: Option<&str>| s.and_then(|s| s.parse::<jiff::civil::Date>().ok());
+    parse(from).is_none_or(|f| f <= day) && parse(until).is_none_or(|u| day <= u)
+}
+
+/// Runs the check over a valid alignment loaded from `dir`.
+pub fn run(
+    a: &Alignment,
+    dir: &Path,
+    cal: &Calendar,
+    sel: &Selection,
+) -> Result<Scorecard, CheckError> {
+    let org_tz = a
+        .organization
+        .as_ref()
+        .and_then(|o| o.value.as_ref())
+        .map(|o| o.time_zone.clone())
+        .unwrap_or_else(|| "UTC".into());
+    let defaults = a.defaults.as_ref().and_then(|d| d.value.as_ref());
+    let default_period = defaults.and_then(|d| d.period).unwrap_or(Period::Month);
+    let default_source = defaults
+        .and_then(|d| d.source.clone())
+        .or_else(|| (a.sources.len() == 1).then(|| a.sources[0].id.clone()));
+    let currency = defaults.and_then(|d| d.currency.clone());
+    let metrics: BTreeMap<&str, &Metric> = a
+        .metrics
+        .iter()
+        .filter_map(|m| m.value.as_ref().map(|v| (m.id.as_str(), v)))
+        .collect();
+
+    let mut items: Vec<Item> = Vec::new();
+    for g in &a.goals {
+        let Some(v) = &g.value else { continue };
+        items.push(Item {
+            kind: "goal",
+            id: &g.id,
+            title: &v.title,
+            metric: &v.metric,
+            target: &v.target,
+            warn: v.warn.as_deref(),
+            period: v.period,
+            in_force: Box::new(move |w: &Window| {
+                in_force(
+                    v.effective_from.as_deref(),
+                    v.effective_until.as_deref(),
+                    w.first,
+                )
+            }),
+            owners: v.owners.clone(),
+            parties: None,
+            severity: None,
+            source: v.source.as_deref(),
+            place: &g.place,
+        });
+    }
+    for c in &a.commitments {
+        let Some(v) = &c.value else { continue };
+        items.push(Item {
+            kind: "commitment",
+            id: &c.id,
+            title: &v.description,
+            metric: &v.metric,
+            target: &v.target,
+            warn: v.warn.as_deref(),
+            period: v.period,
+            in_force: Box::new(|_| true),
+            owners: Vec::new(),
+            parties: Some((v.provider.clone(), v.consumer.clone())),
+            severity: Some(v.severity),
+            source: v.source.as_deref(),
+            place: &c.place,
+        });
+    }
+    if !sel.ids.is_empty() {
+        for id in &sel.ids {
+            if !items.iter().any(|i| i.id == id) {
+                let known: Vec<&str> = items.iter().map(|i| i.id).collect();
+                let near = known
+                    .iter()
+                    .min_by_key(|k| strsim::levenshtein(k, id))
+                    .map(|k| format!("did you mean `{k}`? "))
+                    .unwrap_or_default();
+                return Err(error(
+                    format!("no goal or commitment `{id}`"),
+                    format!("{near}ids are listed by `revalign show`"),
+                ));
+            }
+        }
+        items.retain(|i| sel.ids.iter().any(|id| id == i.id));
+    }
+    if let Some(s) = &sel.source
+        && !a.sources.iter().any(|x| &x.id == s)
+    {
+        let known: Vec<&str> = a.sources.iter().map(|s| s.id.as_str()).collect();
+        return Err(error(
+            format!("no source `{s}` in revalign.toml"),
+            format!("the sources are: {}", known.join(", ")),
+        ));
+    }
+
+    // The selection, widened to the last N windows.
+    let mut selection = vec![sel.window.clone()];
+    for _ in 1..sel.last.max(1) {
+        let prev = cal.previous(&selection[0]);
+        selection.insert(0, prev);
+    }
+    let (first, after) = (selection[0].first, sel.window.after);
+
+    // Rows to fill, and per source the metric windows to compute.
+    struct Pending<'a> {
+        item: usize,
+        window: Window,
+        previous: Option<Window>,
+        metric: &'a Metric,
+        target: Result<(Target, Option<Target>), String>,
+        source: Option<String>,
+    }
+    let mut pending: Vec<Pending> = Vec::new();
+    for (ii, item) in items.iter().enumerate() {
+        let Some(metric) = metrics.get(item.metric) else {
+            continue;
+        };
+        let period = item.period.unwrap_or(default_period);
+        let target = item
+            .target
+            .parse::<Target>()
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                item.warn
+                    .map(|w| w.parse::<Target>().map_err(|e| e.to_string()))
+                    .transpose()
+                    .map(|w| (t, w))
+            });
+        let relative = matches!(&target, Ok((t, _)) if matches!(t.value, crate::model::target::TargetValue::Relative(_)));
+        let source = sel
+            .source
+            .clone()
+            .or_else(|| item.source.map(str::to_string))
+            .or_else(|| default_source.clone());
+        for w in cal.windows_over(period, first, after) {
+            if !(item.in_force)(&w) {
+                continue;
+            }
+            pending.push(Pending {
+                item: ii,
+                previous: relative.then(|| cal.previous(&w)),
+                window: w,
+                metric,
+                target: target.clone(),
+                source: source.clone(),
+            });
+        }
+    }
+
+    // One engine per source: every metric it serves, every window, one pass.
+    let mut by_source: BTreeMap<String, Vec<Request>> = BTreeMap::new();
+    for p in &pending {
+        let Some(s) = &p.source else { continue };
+        let reqs = by_source.entry(s.clone()).or_default();
+        let idx = match reqs.iter().position(|r| r.metric.id == p.metric.id) {
+            Some(i) => i,
+            None => {
+                reqs.push(Request {
+                    metric: p.metric.clone(),
+                    windows: Vec::new(),
+                });
+                reqs.len() - 1
+            }
+        };
+        for w in std::iter::once(&p.window).chain(p.previous.as_ref()) {
+            if !reqs[idx].windows.contains(w) {
+                reqs[idx].windows.push(w.clone());
+            }
+        }
+    }
+    // The explained target: its latest period.
+    let explain_at = sel.explain.as_ref().and_then(|id| {
+        pending
+            .iter()
+            .filter(|p| items[p.item].id == id)
+            .max_by_key(|p| p.window.start)
+            .map(|p| (p.source.clone(), p.metric.id.clone(), p.window.clone()))
+    });
+    if let Some(id) = &sel.explain
+        && explain_at.is_none()
+    {
+        return Err(error(
+            format!("`{id}` has no period in the selection to explain"),
+            "pass the goal or commitment id of a target judged by this check, or widen --period/--last",
+        ));
+    }
+
+    type Computed = BTreeMap<(String, String, String), Result<Measured, SourceError>>;
+    let mut computed: Computed = BTreeMap::new();
+    let mut spans: BTreeMap<String, (Span, Span)> =
+        BTreeMap::new();
+    let mut streams = Vec::new();
+    let mut explained = Vec::new();
+    for (sid, reqs) in &by_source {
+        let declared = a
+            .sources
+            .iter()
+            .find(|s| &s.id == sid)
+            .and_then(|s| s.value.as_ref());
+        let opened = match declared {
+            None => Err(SourceError::new(
+                format!("no source `{sid}` in revalign.toml"),
+                "declare it as [source.<id>] or fix the reference",
+            )),
+            Some(s) => source::open(sid, s, dir, &org_tz),
+        };
+        let mut src = match opened {
+            Ok(s) => s,
+            Err(e) => {
+                for r in reqs {
+                    for w in &r.windows {
+                        computed.insert(
+                            (sid.clone(), r.metric.id.clone(), w.label.clone()),
+                            Err(e.clone()),
+                        );
+                    }
+                }
+                continue;
+            }
+        };
+        let explain = explain_at.as_ref().and_then(|(s, m, w)| {
+            (s.as_deref() == Some(sid.as_str())).then(|| {
+                let ri = reqs.iter().position(|r| &r.metric.id == m)?;
+                let wi = reqs[ri].windows.iter().position(|x| x == w)?;
+                Some((ri, wi))
+            })?
+        });
+        let engine = Engine::new(reqs, explain, currency.as_deref());
+        let results = engine.run(src.as_mut());
+        for (r, values) in reqs.iter().zip(results.values) {
+            for (w, v) in r.windows.iter().zip(values) {
+                computed.insert((sid.clone(), r.metric.id.clone(), w.label.clone()), v);
+            }
+        }
+        if explain.is_some() {
+            explained = results.explained;
+        }
+        spans.insert(sid.clone(), (results.lead_span, results.deal_span));
+        streams.push((sid.clone(), results.streams));
+    }
+
+    let mut rows = Vec::new();
+    for p in pending {
+        let item = &items[p.item];
+        let mut row = Row {
+            kind: item.kind,
+            id: item.id.to_string(),
+            title: item.title.to_string(),
+            metric: p.metric.id.clone(),
+            metric_name: p.metric.name.clone(),
+            unit: p.metric.unit,
+            window: p.window.clone(),
+            source: p.source.clone().unwrap_or_default(),
+            target: item.target.to_string(),
+            warn: item.warn.map(str::to_string),
+            actual: None,
+            previous: None,
+            compared: None,
+            status: Status::Error,
+            note: None,
+            help: None,
+            measured: None,
+            owners: item.owners.clone(),
+            parties: item.parties.clone(),
+            severity: item.severity,
+            place: item.place.clone(),
+        };
+        let fill_error = |row: &mut Row, m: String, h: String| {
+            row.status = Status::Error;
+            row.note = Some(m);
+            row.help = Some(h);
+        };
+        let Some(sid) = &p.source else {
+            fill_error(
+                &mut row,
+                "no data source for this target".into(),
+                "set `source` on it, or `[defaults] source = \"<id>\"` in revalign.toml".into(),
+            );
+            rows.push(row);
+            continue;
+        };
+        let (target, warn) = match &p.target {
+            Ok(t) => *t,
+            Err(e) => {
+                fill_error(&mut row, e.clone(), "run `revalign validate`".into());
+                rows.push(row);
+                continue;
+            }
+        };
+        let get = |w: &Window| computed.get(&(sid.clone(), p.metric.id.clone(), w.label.clone()));
+        let current = match get(&p.window) {
+            Some(Ok(m)) => m.clone(),
+            Some(Err(e)) => {
+                fill_error(&mut row, e.message.clone(), e.help.clone());
+                rows.push(row);
+                continue;
+            }
+            None => {
+                fill_error(
+                    &mut row,
+                    "not computed".into(),
+                    "report this as a bug".into(),
+                );
+                rows.push(row);
+                continue;
+            }
+        };
+        let on_deals = matches!(p.metric.kind, MetricKind::Sum | MetricKind::WinRate);
+        let span = spans
+            .get(sid)
+            .and_then(|(l, d)| if on_deals { *d } else { *l });
+        let covered = |w: &Window| span.is_some_and(|(lo, hi)| w.end > lo && w.start <= hi);
+        if sel.now < p.window.start {
+            row.status = Status::NoData;
+            row.note = Some("the period has not started".into());
+            rows.push(row);
+            continue;
+        }
+        if !covered(&p.window) {
+            row.status = Status::NoData;
+            row.note = Some(match span {
+                Some((lo, hi)) => format!(
+                    "the data holds no {} from this period (it runs {} to {})",
+                    if on_deals { "deals" } else { "leads" },
+                    cal.date_of(lo),
+                    cal.date_of(hi)
+                ),
+                None => format!(
+                    "the source has no {}",
+                    if on_deals { "deals" } else { "leads" }
+                ),
+            });
+            row.measured = Some(current);
+            rows.push(row);
+            continue;
+        }
+        let previous = match &p.previous {
+            Some(w) if covered(w) => match get(w) {
+                Some(Ok(m)) => m.value,
+                _ => None,
+            },
+            _ => None,
+        };
+        let elapsed = if sel.now >= p.window.end {
+            1.0
+        } else {
+            (sel.now - p.window.start) as f64 / (p.window.end - p.window.start) as f64
+        };
+        let within = p
+            .metric
+            .within
+            .as_deref()
+            .and_then(|w| w.parse::<crate::model::duration::Duration>().ok())
+            .map_or(0, |d| d.as_secs() as i64 * 1000);
+        let maturing = p.metric.kind == MetricKind::Conversion && p.window.end + within > sel.now;
+        let verdict = judge(
+            &target,
+            warn.as_ref(),
+            p.metric.unit,
+            current.value,
+            previous,
+            Timing { elapsed, maturing },
+        );
+        row.actual = current.value;
+        row.previous = previous;
+        row.compared = verdict.compared.filter(|c| Some(*c) != current.value);
+        row.status = verdict.status;
+        row.note = verdict.note;
+        if row.status == Status::NoData && row.note.is_none() {
+            row.note = Some(match p.metric.kind {
+                MetricKind::Duration => "no record had both events in the period".into(),
+                MetricKind::WinRate => "no deal closed in the period".into(),
+                _ => "the cohort is empty: no record entered the stage in the period".into(),
+            });
+        }
+        row.measured = Some(current);
+        rows.push(row);
+    }
+    Ok(Scorecard {
+        rows,
+        selection,
+        sources: streams,
+        explained,
+        now: sel.now,
+    })
+}

@@ -1,0 +1,279 @@
+//! `revalign check`: the scorecard of every goal and SLA commitment, measured
+//! from the data sources.
+
+use std::path::PathBuf;
+
+use super::{Ctx, Exit, Format, Output};
+use crate::check::{self, Selection};
+use crate::load::{default_dir, load_dir};
+use crate::model::calendar::{Calendar, PeriodError};
+use crate::model::scorecard::Status;
+use crate::model::{Period, Severity};
+use crate::render;
+use crate::render::scorecard;
+
+/// Measure every goal and SLA commitment from its data source and hold it
+/// against its target: pass, warn (met the target, not the warn threshold, or
+/// behind pace in an open period), fail, no-data (nothing to measure), error
+/// (the data could not be read; never reported as a pass).
+///
+/// Each target is judged in every period of its own kind (week, month,
+/// quarter, year) that overlaps the selection. Periods are in the manifest's
+/// time zone; quarters and years are fiscal.
+///
+/// Exit codes: 0 all passed (warnings allowed), 1 a target failed (or warned,
+/// with --fail-on-warn), 2 the alignment or the flags are invalid, 3 a source
+/// could not be read.
+///
+/// Formats: human, json, markdown, junit, github.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  revalign check examples/acme --period 2026-10\n  revalign check --period previous --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n  revalign check --last 3 --goal sql-volume\n  revalign check --period 2026-10 --explain follow-up-24h"
+)]
+pub struct Args {
+    /// The alignment directory [default: ./alignment if it exists, else .]
+    pub dir: Option<PathBuf>,
+    /// The period: `2026-10`, `2026-Q3` (fiscal), `2026-W41`, `FY2026`, `current` or `previous`
+    /// (of `defaults.period`, else month).
+    #[arg(long, default_value = "current", value_name = "PERIOD")]
+    pub period: String,
+    /// Widen the selection to the last N periods of that kind, ending with --period.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub last: u32,
+    /// Only these goals or commitments (repeat the flag for several).
+    #[arg(long = "goal", value_name = "ID")]
+    pub goals: Vec<String>,
+    /// Read every target from this source instead of its own.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub fail_on_warn: bool,
+    /// List the records behind this goal's or commitment's number (its latest period), misses first.
+    #[arg(long, value_name = "ID")]
+    pub explain: Option<String>,
+    /// How many records --explain lists.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: usize,
+    /// Judge as if it were this time (`2026-11-01`, `2026-11-01T09:00:00Z`) [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+}
+
+/// Runs `check`.
+pub fn run(ctx: &Ctx, args: Args) -> Output {
+    let formats = if args.explain.is_some() {
+        &[Format::Human, Format::Json][..]
+    } else {
+        &[
+            Format::Human,
+            Format::Json,
+            Format::Markdown,
+            Format::Junit,
+            Format::Github,
+        ][..]
+    };
+    if let Err(out) = ctx.formats("check", formats) {
+        return out;
+    }
+    let shown = args.dir.clone().unwrap_or_else(|| default_dir(&ctx.base));
+    let dir = ctx.path(&shown);
+    let loaded = match load_dir(&dir, &shown) {
+        Ok(l) => l,
+        Err(e) => {
+            return Output::error(
+                Exit::Usage,
+                e.to_string(),
+                "pass the directory that holds revalign.toml",
+            );
+        }
+    };
+    let errors: Vec<_> = loaded
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .cloned()
+        .collect();
+    if !errors.is_empty() {
+        let mut out = Output::error(
+            Exit::Usage,
+            format!(
+                "the alignment in `{}` has {} error{}: targets cannot be judged until it validates",
+                shown.display(),
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            ),
+            format!(
+                "fix them (`revalign validate {}` shows each)",
+                shown.display()
+            ),
+        );
+        out.stderr.push('\n');
+        out.stderr.push_str(&render::human(
+            &errors,
+            &loaded.sources,
+            false,
+            &shown.display().to_string(),
+        ));
+        return out;
+    }
+    let a = &loaded.alignment;
+    let org = a.organization.as_ref().and_then(|o| o.value.as_ref());
+    let Some(cal) = org.and_then(Calendar::of) else {
+        return Output::error(
+            Exit::Usage,
+            "the manifest has no valid organization",
+            "run `revalign validate`",
+        );
+    };
+    let now = match &args.as_of {
+        None => jiff::Timestamp::now().as_millisecond(),
+        Some(t) => match parse_as_of(t, &cal) {
+            Some(ms) => ms,
+            None => {
+                return Output::error(
+                    Exit::Usage,
+                    format!("--as-of `{t}` is not a date or a timestamp"),
+                    "write `2026-11-01` (midnight in the organisation's time zone) or `2026-11-01T09:00:00Z`",
+                );
+            }
+        },
+    };
+    let defaults = a.defaults.as_ref().and_then(|d| d.value.as_ref());
+    let default_period = defaults.and_then(|d| d.period).unwrap_or(Period::Month);
+    let window = match cal.parse(&args.period, default_period, now) {
+        Ok(w) => w,
+        Err(e) => return Output::error(Exit::Usage, format!("--period: {e}"), PeriodError::HELP),
+    };
+    let sel = Selection {
+        window,
+        last: args.last,
+        ids: args.goals.clone(),
+        source: args.source.clone(),
+        now,
+        explain: args.explain.clone(),
+    };
+    let card = match check::run(a, &dir, &cal, &sel) {
+        Ok(c) => c,
+        Err(e) => return Output::error(Exit::Usage, e.message, e.help),
+    };
+    let currency = defaults.and_then(|d| d.currency.clone());
+    let name = org.map(|o| o.name.clone()).unwrap_or_default();
+    let periods: Vec<&str> = card.selection.iter().map(|w| w.label.as_str()).collect();
+    let heading = format!(
+        "{name}: check of {} (as of {})",
+        match periods.as_slice() {
+            [one] => one.to_string(),
+            [first, .., last] => format!("{first} to {last}"),
+            [] => String::new(),
+        },
+        jiff::Timestamp::from_millisecond(now)
+            .map(|t| t
+                .to_zoned(cal.tz.clone())
+                .strftime("%Y-%m-%d %H:%M %Z")
+                .to_string())
+            .unwrap_or_default()
+    );
+    let exit = if card.rows.iter().any(|r| r.status == Status::Error) {
+        Exit::Environment
+    } else if card
+        .rows
+        .iter()
+        .any(|r| r.status == Status::Fail || (args.fail_on_warn && r.status == Status::Warn))
+    {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    };
+    let shown_name = shown.display().to_string();
+    if let Some(id) = &args.explain {
+        let Some(row) = card
+            .rows
+            .iter()
+            .filter(|r| &r.id == id)
+            .max_by_key(|r| r.window.start)
+        else {
+            return Output::error(
+                Exit::Usage,
+                format!("`{id}` was not judged"),
+                "widen --period or --last",
+            );
+        };
+        let stdout = match ctx.format {
+            Format::Json => {
+                let rows: Vec<serde_json::Value> = card
+                    .explained
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "id": e.id, "row": e.at, "counted": e.hit,
+                            "start": e.start, "end": e.end, "elapsed_ms": e.elapsed,
+                            "amount": e.amount, "owner": e.owner,
+                        })
+                    })
+                    .collect();
+                let mut s = serde_json::to_string_pretty(&serde_json::json!({
+                    "version": scorecard::JSON_VERSION,
+                    "id": row.id,
+                    "period": row.window.label,
+                    "status": row.status.as_str(),
+                    "actual": row.actual,
+                    "records": rows,
+                }))
+                .unwrap_or_default();
+                s.push('\n');
+                s
+            }
+            _ => {
+                let mut s = scorecard::human(
+                    &check::Scorecard {
+                        rows: vec![row.clone()],
+                        selection: card.selection.clone(),
+                        sources: Vec::new(),
+                        explained: Vec::new(),
+                        now,
+                    },
+                    &heading,
+                    currency.as_deref(),
+                    ctx.color,
+                );
+                s.push('\n');
+                s.push_str(&scorecard::explain(&card.explained, row, &cal, args.limit));
+                s
+            }
+        };
+        return Output {
+            stdout,
+            stderr: String::new(),
+            exit,
+        };
+    }
+    let stdout = match ctx.format {
+        Format::Json => scorecard::json(&card, &loaded.sources, &cal, &shown_name),
+        Format::Markdown => scorecard::markdown(&card, &heading, currency.as_deref()),
+        Format::Junit => scorecard::junit(&card, currency.as_deref()),
+        Format::Github => scorecard::github(&card, &loaded.sources, currency.as_deref()),
+        _ => {
+            let text = scorecard::human(&card, &heading, currency.as_deref(), ctx.color);
+            if ctx.quiet && exit == Exit::Ok {
+                String::new()
+            } else {
+                text
+            }
+        }
+    };
+    Output {
+        stdout,
+        stderr: String::new(),
+        exit,
+    }
+}
+
+/// A date (midnight in the organisation's time zone) or a timestamp.
+fn parse_as_of(text: &str, cal: &Calendar) -> Option<i64> {
+    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
+        return Some(ts.as_millisecond());
+    }
+    let d = text.parse::<jiff::civil::Date>().ok()?;
+    Some(cal.midnight(d))
+}

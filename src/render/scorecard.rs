@@ -1,0 +1,535 @@
+//! The scorecard of `revalign check`: a human table, JSON (stable), markdown
+//! for job summaries and PR comments, JUnit XML (a test case per target and
+//! period), and GitHub annotations on the target's line for every miss.
+
+use serde_json::{Value, json};
+
+use super::machine::{escape_data, escape_property};
+use super::{Location, location};
+use crate::check::{Row, Scorecard};
+use crate::engine::Explained;
+use crate::load::Sources;
+use crate::model::calendar::{Calendar, Millis};
+use crate::model::metric::Unit;
+use crate::model::scorecard::Status;
+
+/// The version of the check's JSON output; bumped only on incompatible change.
+pub const JSON_VERSION: u32 = 1;
+
+const ORDER: [Status; 5] = [
+    Status::Pass,
+    Status::Warn,
+    Status::Fail,
+    Status::NoData,
+    Status::Error,
+];
+
+/// Counts of rows by status, in [`ORDER`].
+pub fn counts(rows: &[Row]) -> [usize; 5] {
+    let mut c = [0; 5];
+    for r in rows {
+        c[ORDER.iter().position(|s| *s == r.status).unwrap_or(4)] += 1;
+    }
+    c
+}
+
+fn summary_line(rows: &[Row]) -> String {
+    let c = counts(rows);
+    let parts: Vec<String> = ORDER
+        .iter()
+        .zip(c)
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    let n = rows.len();
+    format!(
+        "{n} target{}: {}",
+        if n == 1 { "" } else { "s" },
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        }
+    )
+}
+
+fn thousands(v: f64, decimals: usize) -> String {
+    let s = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = s
+        .split_once('.')
+        .map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    if v < 0.0 && out.chars().any(|c| c != '0' && c != '.' && c != ',') {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// Seconds as `42s`, `12m 5s`, `3h 12m`, `2d 4h`.
+pub fn duration(secs: f64) -> String {
+    let s = secs.round().max(0.0) as u64;
+    let (d, h, m, sec) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {sec}s")
+    } else {
+        format!("{sec}s")
+    }
+}
+
+/// A value in its unit, as people read it.
+pub fn value(unit: Unit, v: f64, currency: Option<&str>) -> String {
+    match unit {
+        Unit::Count => thousands(v, if v.fract() == 0.0 { 0 } else { 2 }),
+        Unit::Percent => format!("{v:.2}%"),
+        Unit::Duration => duration(v),
+        Unit::Currency => match currency {
+            Some(c) => format!("{} {c}", thousands(v, 0)),
+            None => thousands(v, 0),
+        },
+    }
+}
+
+fn actual_text(r: &Row, currency: Option<&str>) -> String {
+    match r.actual {
+        None => "-".into(),
+        Some(v) => {
+            let mut s = value(r.unit, v, currency);
+            if let (Some(c), Some(p)) = (r.compared, r.previous) {
+                s.push_str(&format!(" ({c:+.1}% vs {})", value(r.unit, p, currency)));
+            } else if let Some(c) = r.compared {
+                s.push_str(&format!(" (pace {})", value(r.unit, c, currency)));
+            }
+            s
+        }
+    }
+}
+
+fn who(r: &Row) -> String {
+    match &r.parties {
+        Some((p, c)) => format!("{p} -> {c}"),
+        None => r.owners.join(", "),
+    }
+}
+
+fn paint(s: &str, status: Status, color: bool) -> String {
+    if !color {
+        return s.to_string();
+    }
+    let code = match status {
+        Status::Pass => "32",
+        Status::Warn => "33",
+        Status::Fail => "31;1",
+        Status::NoData => "2",
+        Status::Error => "35;1",
+    };
+    format!("\x1b[{code}m{s}\x1b[0m")
+}
+
+/// The human table.
+pub fn human(card: &Scorecard, heading: &str, currency: Option<&str>, color: bool) -> String {
+    let mut out = format!("{heading}\n\n");
+    let cells: Vec<[String; 6]> = card
+        .rows
+        .iter()
+        .map(|r| {
+            [
+                r.status.as_str().to_string(),
+                format!("{} {}", r.kind, r.id),
+                r.window.label.clone(),
+                actual_text(r, currency),
+                match &r.warn {
+                    Some(w) => format!("{} (warn {w})", r.target),
+                    None => r.target.clone(),
+                },
+                who(r),
+            ]
+        })
+        .collect();
+    let header = ["STATUS", "TARGET", "PERIOD", "ACTUAL", "REQUIRED", "WHO"];
+    let mut width = header.map(str::len);
+    for c in &cells {
+        for (i, cell) in c.iter().enumerate() {
+            width[i] = width[i].max(cell.chars().count());
+        }
+    }
+    let line = |c: &[String; 6]| -> String {
+        let mut s = String::new();
+        for (i, cell) in c.iter().enumerate() {
+            if i == 5 {
+                s.push_str(cell);
+            } else {
+                s.push_str(cell);
+                s.push_str(&" ".repeat(width[i] - cell.chars().count() + 2));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    out.push_str(&line(&header.map(str::to_string)));
+    out.push('\n');
+    for (r, c) in card.rows.iter().zip(&cells) {
+        let text = line(c);
+        let status_len = c[0].len();
+        out.push_str(&paint(&text[..status_len], r.status, color));
+        out.push_str(&text[status_len..]);
+        out.push('\n');
+        let counts = match (&r.measured, r.unit) {
+            (Some(m), Unit::Percent) if m.total > 0 => format!(": {} of {}", m.hits, m.total),
+            (Some(m), Unit::Duration | Unit::Currency) if m.total > 0 => {
+                format!(": {} records", thousands(m.total as f64, 0))
+            }
+            _ => String::new(),
+        };
+        out.push_str(&format!("  {} ({}){counts}\n", r.metric_name, r.metric));
+        if let Some(n) = &r.note {
+            out.push_str(&format!("  note: {n}\n"));
+        }
+        if let Some(h) = &r.help {
+            out.push_str(&format!("  help: {h}\n"));
+        }
+        if let Some(m) = &r.measured
+            && let Some((n, why)) = &m.left_out
+        {
+            out.push_str(&format!("  left out: {n} records {why}\n"));
+        }
+    }
+    for (sid, streams) in &card.sources {
+        for (what, s) in streams {
+            if s.bad_rows > 0 {
+                out.push_str(&format!(
+                    "\nsource {sid}: skipped {} bad {what} rows (max_bad_rows allows it), e.g.\n",
+                    s.bad_rows
+                ));
+                for e in &s.bad_examples {
+                    out.push_str(&format!("  {e}\n"));
+                }
+            }
+        }
+    }
+    out.push('\n');
+    out.push_str(&summary_line(&card.rows));
+    out.push('\n');
+    out
+}
+
+fn loc(sources: &Sources, r: &Row) -> Option<Location> {
+    let file = sources.get(r.place.file)?;
+    let mut place = r.place.clone();
+    if place.span.is_none() {
+        place.span = Some(file.locate(&place.pointer, false));
+    }
+    location(sources, &place)
+}
+
+fn iso(cal: &Calendar, t: Millis) -> String {
+    jiff::Timestamp::from_millisecond(t)
+        .map(|ts| {
+            ts.to_zoned(cal.tz.clone())
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The JSON document.
+pub fn json(card: &Scorecard, sources: &Sources, cal: &Calendar, directory: &str) -> String {
+    let c = counts(&card.rows);
+    let results: Vec<Value> = card
+        .rows
+        .iter()
+        .map(|r| {
+            let l = loc(sources, r);
+            json!({
+                "kind": r.kind,
+                "id": r.id,
+                "title": r.title,
+                "metric": r.metric,
+                "metric_name": r.metric_name,
+                "unit": r.unit.as_str(),
+                "period": r.window.label,
+                "period_kind": r.window.period.as_str(),
+                "period_start": iso(cal, r.window.start),
+                "period_end": iso(cal, r.window.end),
+                "source": r.source,
+                "target": r.target,
+                "warn": r.warn,
+                "actual": r.actual,
+                "previous": r.previous,
+                "compared": r.compared,
+                "status": r.status.as_str(),
+                "note": r.note,
+                "help": r.help,
+                "hits": r.measured.as_ref().map(|m| m.hits),
+                "total": r.measured.as_ref().map(|m| m.total),
+                "left_out": r.measured.as_ref().and_then(|m| m.left_out.as_ref()).map(|(n, _)| n),
+                "owners": r.owners,
+                "provider": r.parties.as_ref().map(|p| &p.0),
+                "consumer": r.parties.as_ref().map(|p| &p.1),
+                "severity": r.severity.map(|s| s.as_str()),
+                "file": l.as_ref().map(|l| &l.file),
+                "line": l.as_ref().map(|l| l.line),
+            })
+        })
+        .collect();
+    let srcs: Vec<Value> = card
+        .sources
+        .iter()
+        .map(|(id, streams)| {
+            let mut o = serde_json::Map::new();
+            o.insert("id".into(), json!(id));
+            for (what, s) in streams {
+                o.insert(
+                    (*what).into(),
+                    json!({ "records": s.records, "bad_rows": s.bad_rows, "bad_examples": s.bad_examples }),
+                );
+            }
+            Value::Object(o)
+        })
+        .collect();
+    let doc = json!({
+        "version": JSON_VERSION,
+        "directory": directory,
+        "as_of": iso(cal, card.now),
+        "periods": card.selection.iter().map(|w| &w.label).collect::<Vec<_>>(),
+        "summary": {
+            "pass": c[0], "warn": c[1], "fail": c[2], "no-data": c[3], "error": c[4],
+        },
+        "results": results,
+        "sources": srcs,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn badge(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "✅ pass",
+        Status::Warn => "⚠️ warn",
+        Status::Fail => "❌ fail",
+        Status::NoData => "➖ no-data",
+        Status::Error => "🛑 error",
+    }
+}
+
+/// Markdown for `$GITHUB_STEP_SUMMARY` and PR comments.
+pub fn markdown(card: &Scorecard, heading: &str, currency: Option<&str>) -> String {
+    let mut out = format!("### {heading}\n\n**{}**\n\n", summary_line(&card.rows));
+    out.push_str(
+        "| Status | Goal / commitment | Period | Metric | Actual | Target | Warn | Who | Note |\n",
+    );
+    out.push_str("|---|---|---|---|---:|---|---|---|---|\n");
+    for r in &card.rows {
+        out.push_str(&format!(
+            "| {} | {} `{}` | {} | {} | {} | `{}` | {} | {} | {} |\n",
+            badge(r.status),
+            r.kind,
+            r.id,
+            r.window.label,
+            md_cell(&r.metric_name),
+            md_cell(&actual_text(r, currency)),
+            md_cell(&r.target),
+            r.warn
+                .as_deref()
+                .map_or(String::new(), |w| format!("`{}`", md_cell(w))),
+            md_cell(&who(r)),
+            md_cell(r.note.as_deref().unwrap_or("")),
+        ));
+    }
+    out
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// JUnit XML: one test case per target and period; fail is a failure, error
+/// an error, no-data skipped, warn a pass with its note in `system-out`.
+pub fn junit(card: &Scorecard, currency: Option<&str>) -> String {
+    let c = counts(&card.rows);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"revalign check\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n",
+        card.rows.len(), c[2], c[4], c[3]
+    ));
+    out.push_str(&format!(
+        "  <testsuite name=\"revalign check\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n",
+        card.rows.len(), c[2], c[4], c[3]
+    ));
+    for r in &card.rows {
+        let message = format!(
+            "{}: actual {}, target {}{}",
+            r.metric_name,
+            actual_text(r, currency),
+            r.target,
+            r.note
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        );
+        out.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{} {}\">",
+            r.kind,
+            xml(&r.id),
+            xml(&r.window.label)
+        ));
+        match r.status {
+            Status::Pass => {}
+            Status::Warn => {
+                out.push_str(&format!("<system-out>warn: {}</system-out>", xml(&message)))
+            }
+            Status::Fail => out.push_str(&format!("<failure message=\"{}\"/>", xml(&message))),
+            Status::NoData => out.push_str(&format!("<skipped message=\"{}\"/>", xml(&message))),
+            Status::Error => out.push_str(&format!(
+                "<error message=\"{}\"/>",
+                xml(&format!(
+                    "{} ({})",
+                    message,
+                    r.help.as_deref().unwrap_or("")
+                ))
+            )),
+        }
+        out.push_str("</testcase>\n");
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// GitHub annotations: an error for each failed or unreadable target, a
+/// warning for each warning, a notice for no data; on the target's line.
+pub fn github(card: &Scorecard, sources: &Sources, currency: Option<&str>) -> String {
+    let mut out = String::new();
+    for r in &card.rows {
+        let level = match r.status {
+            Status::Pass => continue,
+            Status::Warn => "warning",
+            Status::Fail | Status::Error => "error",
+            Status::NoData => "notice",
+        };
+        let mut props = Vec::new();
+        if let Some(l) = loc(sources, r) {
+            props.push(format!("file={}", escape_property(&l.file)));
+            props.push(format!("line={}", l.line));
+        }
+        props.push(format!(
+            "title={}",
+            escape_property(&format!(
+                "{} {} {} ({})",
+                r.status, r.kind, r.id, r.window.label
+            ))
+        ));
+        let mut msg = format!(
+            "{}: actual {}, target {}",
+            r.metric_name,
+            actual_text(r, currency),
+            r.target
+        );
+        if let Some(n) = &r.note {
+            msg.push_str(&format!("; {n}"));
+        }
+        if let Some(h) = &r.help {
+            msg.push_str(&format!("\nhelp: {h}"));
+        }
+        out.push_str(&format!(
+            "::{level} {}::{}\n",
+            props.join(","),
+            escape_data(&msg)
+        ));
+    }
+    out
+}
+
+/// The records behind a number, misses first.
+pub fn explain(rows: &[Explained], row: &Row, cal: &Calendar, limit: usize) -> String {
+    let mut list: Vec<&Explained> = rows.iter().collect();
+    // Misses first; among them the latest (longest wait, biggest amount) first.
+    list.sort_by(|a, b| {
+        a.hit
+            .cmp(&b.hit)
+            .then(b.elapsed.cmp(&a.elapsed))
+            .then(
+                b.amount
+                    .partial_cmp(&a.amount)
+                    .unwrap_or(std::cmp::Ordering::Equal),
+            )
+            .then(a.id.cmp(&b.id))
+    });
+    let misses = rows.iter().filter(|r| !r.hit).count();
+    let mut out = format!(
+        "{} {} in {}: {} records, {} counted, {} not\n\n",
+        row.kind,
+        row.id,
+        row.window.label,
+        rows.len(),
+        rows.len() - misses,
+        misses
+    );
+    out.push_str("ID  ROW  COUNTED  START  END  ELAPSED  AMOUNT  OWNER\n");
+    let day = |t: Option<Millis>| t.map_or("-".to_string(), |t| iso(cal, t));
+    for e in list.iter().take(limit) {
+        out.push_str(&format!(
+            "{}  {}  {}  {}  {}  {}  {}  {}\n",
+            e.id,
+            e.at,
+            if e.hit { "yes" } else { "no" },
+            day(e.start),
+            day(e.end),
+            e.elapsed.map_or("-".into(), |ms| {
+                if ms < 0 {
+                    format!("-{}", duration(-ms as f64 / 1000.0))
+                } else {
+                    duration(ms as f64 / 1000.0)
+                }
+            }),
+            e.amount.map_or("-".into(), |a| thousands(a, 2)),
+            e.owner.as_deref().unwrap_or("-"),
+        ));
+    }
+    if list.len() > limit {
+        out.push_str(&format!(
+            "... and {} more (raise --limit)\n",
+            list.len() - limit
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(thousands(1234567.0, 0), "1,234,567");
+        assert_eq!(thousands(-1234.5, 2), "-1,234.50");
+        assert_eq!(thousands(999.0, 0), "999");
+        assert_eq!(duration(5425.0), "1h 30m");
+        assert_eq!(duration(90061.0), "1d 1h");
+        assert_eq!(duration(42.4), "42s");
+        assert_eq!(value(Unit::Percent, 76.444, None), "76.44%");
+        assert_eq!(
+            value(Unit::Currency, 1_800_000.0, Some("USD")),
+            "1,800,000 USD"
+        );
+    }
+}

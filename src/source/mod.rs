@@ -1,0 +1,95 @@
+//! Data sources: where `revalign check` reads CRM records from, behind one trait.
+//!
+//! A source streams normalized records ([`Lead`], [`Deal`]) to the engine and
+//! reports what it could not read. It never guesses: a value it cannot read is
+//! an error naming the place (file, row, column), unless the source allows a
+//! number of bad rows; a column the metrics need but the source lacks is
+//! reported so the targets that depend on it show `error`, not a number.
+
+pub mod file;
+pub mod timestamp;
+
+use std::fmt;
+use std::path::Path;
+
+use crate::model::manifest::{Source, SourceKind};
+use crate::model::record::{Deal, Lead, Need};
+
+/// A source of CRM records.
+pub trait DataSource {
+    /// Streams every lead to `each`; the record is reused between calls.
+    fn leads(&mut self, need: &Need, each: &mut dyn FnMut(&Lead)) -> Result<Stream, SourceError>;
+    /// Streams every deal to `each`; the record is reused between calls.
+    fn deals(&mut self, need: &Need, each: &mut dyn FnMut(&Deal)) -> Result<Stream, SourceError>;
+}
+
+/// What a source read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stream {
+    /// Records handed to the engine.
+    pub records: u64,
+    /// Rows skipped for a bad value, within the source's `max_bad_rows`.
+    pub bad_rows: u64,
+    /// The first few of those, described.
+    pub bad_examples: Vec<String>,
+    /// Fields the metrics need that the source does not have.
+    pub missing: Vec<Missing>,
+}
+
+/// A field the source does not have.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Missing {
+    /// The field (`mql`, `first_touch`, `segment`).
+    pub field: String,
+    /// Why, naming the file and the columns looked for.
+    pub message: String,
+    /// How to map it.
+    pub help: String,
+}
+
+/// A source that cannot be read (status `error`, exit 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    /// What went wrong, naming the file or service.
+    pub message: String,
+    /// What to do about it.
+    pub help: String,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl SourceError {
+    /// An error with its help line.
+    pub fn new(message: impl Into<String>, help: impl Into<String>) -> SourceError {
+        SourceError {
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+}
+
+/// Opens a declared source. `dir` is the alignment directory (file sources'
+/// paths are relative to it); `org_tz` the organisation's time zone.
+pub fn open(
+    id: &str,
+    source: &Source,
+    dir: &Path,
+    org_tz: &str,
+) -> Result<Box<dyn DataSource>, SourceError> {
+    match source.kind {
+        SourceKind::Csv | SourceKind::Ndjson => {
+            Ok(Box::new(file::FileSource::new(id, source, dir, org_tz)?))
+        }
+        kind => Err(SourceError::new(
+            format!(
+                "source `{id}` is of kind `{}`, which this version of revalign cannot read yet",
+                kind.as_str()
+            ),
+            "export the CRM data to CSV or NDJSON and declare a `csv` or `ndjson` source, or pass --source with one",
+        )),
+    }
+}
