@@ -14,7 +14,11 @@
 //! `--start YYYY-MM` (2025-03), `--months N` (20), `--out DIR`
 //! (examples/acme/data). Events after the end of the last month are not in
 //! the export, as in a real one taken then.
-#![allow(clippy::print_stderr, clippy::field_reassign_with_default, missing_docs)]
+#![allow(
+    clippy::print_stderr,
+    clippy::field_reassign_with_default,
+    missing_docs
+)]
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

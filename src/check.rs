@@ -330,8 +330,7 @@ pub fn run(
 
     type Computed = BTreeMap<(String, String, String), Result<Measured, SourceError>>;
     let mut computed: Computed = BTreeMap::new();
-    let mut spans: BTreeMap<String, (Span, Span)> =
-        BTreeMap::new();
+    let mut spans: BTreeMap<String, (Span, Span)> = BTreeMap::new();
     let mut streams = Vec::new();
     let mut explained = Vec::new();
     for (sid, reqs) in &by_source {
@@ -368,7 +367,7 @@ pub fn run(
                 Some((ri, wi))
             })?
         });
-        let engine = Engine::new(reqs, explain, currency.as_deref());
+        let engine = Engine::new(reqs, explain, currency.as_deref(), sel.now);
         let results = engine.run(src.as_mut());
         for (r, values) in reqs.iter().zip(results.values) {
             for (w, v) in r.windows.iter().zip(values) {

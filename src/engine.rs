@@ -131,6 +131,7 @@ pub struct Results {
 #[derive(Debug)]
 pub struct Engine {
     plans: Vec<Plan>,
+    cutoff: Millis,
     need: Need,
     default_currency: Option<String>,
     owner_field: Option<usize>,
@@ -160,11 +161,14 @@ fn window_ms(within: &Option<String>) -> Option<i64> {
 impl Engine {
     /// Plans the requests. `explain` names a request and one of its windows
     /// whose records to keep. `currency` is the manifest's default currency:
-    /// sums over deals in another currency are refused, not added up.
+    /// sums over deals in another currency are refused, not added up. Events
+    /// after `cutoff` (the time the check judges at) are ignored, as if they
+    /// had not happened yet.
     pub fn new(
         requests: &[Request],
         explain: Option<(usize, usize)>,
         currency: Option<&str>,
+        cutoff: Millis,
     ) -> Engine {
         let mut need = Need::default();
         let mut plans = Vec::new();
@@ -243,6 +247,7 @@ impl Engine {
         });
         Engine {
             plans,
+            cutoff,
             need,
             default_currency: currency.map(str::to_string),
             owner_field,
@@ -264,7 +269,16 @@ impl Engine {
         if need.leads {
             let plans = &mut self.plans;
             let owner = self.owner_field;
+            let cutoff = self.cutoff;
             let r = source.leads(&need, &mut |lead| {
+                let future = |t: &mut Option<Millis>| {
+                    if t.is_some_and(|t| t > cutoff) {
+                        *t = None;
+                    }
+                };
+                lead.stages.iter_mut().for_each(future);
+                future(&mut lead.created);
+                future(&mut lead.first_touch);
                 for t in lead.stages.iter().chain([&lead.created]).flatten() {
                     widen(&mut lead_span, *t);
                 }
@@ -278,7 +292,15 @@ impl Engine {
             let plans = &mut self.plans;
             let owner = self.owner_field;
             let currency = self.default_currency.clone();
+            let cutoff = self.cutoff;
             let r = source.deals(&need, &mut |deal| {
+                if deal.created.is_some_and(|t| t > cutoff) {
+                    return;
+                }
+                if deal.closed.is_some_and(|t| t > cutoff) {
+                    deal.closed = None;
+                    deal.won = None;
+                }
                 for t in [deal.created, deal.closed].into_iter().flatten() {
                     widen(&mut deal_span, t);
                 }

@@ -253,7 +253,11 @@ mod tests {
             )
         };
         assert_eq!(j(21.8, Some(20.0)).status, Status::Pass);
-        assert_eq!(j(21.0, Some(20.0)).status, Status::Warn, "exactly +5% meets the target");
+        assert_eq!(
+            j(21.0, Some(20.0)).status,
+            Status::Warn,
+            "exactly +5% meets the target"
+        );
         assert!((j(21.0, Some(20.0)).compared.unwrap() - 5.0).abs() < 1e-9);
         assert_eq!(j(20.5, Some(20.0)).status, Status::Fail);
         assert_eq!(j(21.4, Some(20.0)).status, Status::Warn);

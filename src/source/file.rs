@@ -690,6 +690,17 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// Copies a value, reusing the destination's text buffer.
+fn assign(dst: &mut Value, src: &Value) {
+    match (dst, src) {
+        (Value::Text(d), Value::Text(s)) => {
+            d.clear();
+            d.push_str(s);
+        }
+        (d, s) => *d = s.clone(),
+    }
+}
+
 fn time(v: &Value) -> Option<Millis> {
     match v {
         Value::Number(n) => Some(*n as Millis),
@@ -705,7 +716,11 @@ fn text(v: &Value) -> Option<String> {
 }
 
 impl DataSource for FileSource {
-    fn leads(&mut self, need: &Need, each: &mut dyn FnMut(&Lead)) -> Result<Stream, SourceError> {
+    fn leads(
+        &mut self,
+        need: &Need,
+        each: &mut dyn FnMut(&mut Lead),
+    ) -> Result<Stream, SourceError> {
         let stages = need.stages.len();
         let mut lead = Lead {
             stages: vec![None; stages],
@@ -724,13 +739,17 @@ impl DataSource for FileSource {
                 lead.stages[s] = time(&values[3 + s]);
             }
             for (i, v) in values[3 + stages..].iter().enumerate() {
-                lead.fields[i].clone_from(v);
+                assign(&mut lead.fields[i], v);
             }
-            each(&lead);
+            each(&mut lead);
         })
     }
 
-    fn deals(&mut self, need: &Need, each: &mut dyn FnMut(&Deal)) -> Result<Stream, SourceError> {
+    fn deals(
+        &mut self,
+        need: &Need,
+        each: &mut dyn FnMut(&mut Deal),
+    ) -> Result<Stream, SourceError> {
         let mut deal = Deal {
             fields: vec![Value::Missing; need.deal_fields.list.len()],
             ..Deal::default()
@@ -758,9 +777,9 @@ impl DataSource for FileSource {
             };
             deal.currency = text(&values[5]);
             for (i, v) in values[6..].iter().enumerate() {
-                deal.fields[i].clone_from(v);
+                assign(&mut deal.fields[i], v);
             }
-            each(&deal);
+            each(&mut deal);
         })
     }
 }

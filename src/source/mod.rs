@@ -18,9 +18,17 @@ use crate::model::record::{Deal, Lead, Need};
 /// A source of CRM records.
 pub trait DataSource {
     /// Streams every lead to `each`; the record is reused between calls.
-    fn leads(&mut self, need: &Need, each: &mut dyn FnMut(&Lead)) -> Result<Stream, SourceError>;
+    fn leads(
+        &mut self,
+        need: &Need,
+        each: &mut dyn FnMut(&mut Lead),
+    ) -> Result<Stream, SourceError>;
     /// Streams every deal to `each`; the record is reused between calls.
-    fn deals(&mut self, need: &Need, each: &mut dyn FnMut(&Deal)) -> Result<Stream, SourceError>;
+    fn deals(
+        &mut self,
+        need: &Need,
+        each: &mut dyn FnMut(&mut Deal),
+    ) -> Result<Stream, SourceError>;
 }
 
 /// What a source read.
