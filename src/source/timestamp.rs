@@ -18,7 +18,12 @@ pub const FORMATS: &str = "ISO 8601 (`2026-10-01T09:00:00Z`, `+0000` or `+00:00`
 
 /// Parses a timestamp; `naive` is the zone of values written without one.
 pub fn parse(s: &str, naive: &TimeZone) -> Option<Millis> {
-    let b = s.trim().as_bytes();
+    parse_bytes(s.as_bytes(), naive)
+}
+
+/// [`parse`] on bytes, as read from a file.
+pub fn parse_bytes(b: &[u8], naive: &TimeZone) -> Option<Millis> {
+    let b = trim_ascii(b);
     if b.is_empty() {
         return None;
     }
