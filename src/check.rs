@@ -346,7 +346,7 @@ pub fn run(
             )),
             Some(s) => source::open(sid, s, dir, &org_tz),
         };
-        let mut src = match opened {
+        let src = match opened {
             Ok(s) => s,
             Err(e) => {
                 for r in reqs {
@@ -368,7 +368,7 @@ pub fn run(
             })?
         });
         let engine = Engine::new(reqs, explain, currency.as_deref(), sel.now);
-        let results = engine.run(src.as_mut());
+        let results = engine.run(src.as_ref());
         for (r, values) in reqs.iter().zip(results.values) {
             for (w, v) in r.windows.iter().zip(values) {
                 computed.insert((sid.clone(), r.metric.id.clone(), w.label.clone()), v);

@@ -26,7 +26,7 @@ use crate::model::calendar::{Millis, Window};
 use crate::model::duration::Duration;
 use crate::model::metric::{DealDate, Metric, MetricKind};
 use crate::model::record::{Compiled, Deal, FieldType, Lead, Need, Value};
-use crate::source::{DataSource, SourceError, Stream};
+use crate::source::{DataSource, DealSink, LeadSink, SourceError, Stream, Streamed};
 
 /// A point in a lead's life a metric measures from or to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +81,11 @@ struct Acc {
     currencies: Vec<String>,
 }
 
+/// One thread's accumulators and the span of times it saw.
+type Worker = (Vec<Plan>, Option<(Millis, Millis)>);
+
 /// One metric's definition, compiled against the record layout.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Plan {
     kind: MetricKind,
     on_deals: bool,
@@ -260,55 +263,138 @@ impl Engine {
     }
 
     /// Streams the source once for leads and once for deals (each only if a
-    /// metric needs it) and computes everything.
-    pub fn run(mut self, source: &mut dyn DataSource) -> Results {
+    /// metric needs it) and computes everything. Sources that can read in
+    /// parallel get one set of accumulators per core (two at most), merged
+    /// afterwards; `--explain` reads on one thread.
+    pub fn run(mut self, source: &dyn DataSource) -> Results {
         let mut streams = Vec::new();
         let mut lead_span: Option<(Millis, Millis)> = None;
         let mut deal_span: Option<(Millis, Millis)> = None;
         let need = self.need.clone();
+        let threads = if self.plans.iter().any(|p| p.explain.is_some()) {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+        };
+        let owner = self.owner_field;
+        let cutoff = self.cutoff;
         if need.leads {
-            let plans = &mut self.plans;
-            let owner = self.owner_field;
-            let cutoff = self.cutoff;
-            let r = source.leads(&need, &mut |lead| {
-                let future = |t: &mut Option<Millis>| {
-                    if t.is_some_and(|t| t > cutoff) {
-                        *t = None;
-                    }
+            let mut n = threads;
+            loop {
+                let mut workers: Vec<Worker> = (0..n).map(|_| (self.plans.clone(), None)).collect();
+                let r = {
+                    let mut sinks: Vec<Box<LeadSink<'_>>> = workers
+                        .iter_mut()
+                        .map(|(plans, span)| {
+                            Box::new(move |lead: &mut Lead| {
+                                let future = |t: &mut Option<Millis>| {
+                                    if t.is_some_and(|t| t > cutoff) {
+                                        *t = None;
+                                    }
+                                };
+                                lead.stages.iter_mut().for_each(future);
+                                future(&mut lead.created);
+                                future(&mut lead.first_touch);
+                                for t in lead.stages.iter().chain([&lead.created]).flatten() {
+                                    widen(span, *t);
+                                }
+                                for p in plans.iter_mut().filter(|p| !p.on_deals) {
+                                    p.lead(lead, owner);
+                                }
+                            }) as Box<LeadSink<'_>>
+                        })
+                        .collect();
+                    let mut refs: Vec<&mut LeadSink<'_>> =
+                        sinks.iter_mut().map(|b| b.as_mut()).collect();
+                    source.leads(&need, &mut refs)
                 };
-                lead.stages.iter_mut().for_each(future);
-                future(&mut lead.created);
-                future(&mut lead.first_touch);
-                for t in lead.stages.iter().chain([&lead.created]).flatten() {
-                    widen(&mut lead_span, *t);
+                match r {
+                    Ok(Streamed::Again) if n > 1 => {
+                        n = 1;
+                        continue;
+                    }
+                    Ok(Streamed::Again) => self.settle(
+                        Err(SourceError::new(
+                            "the source could not read its leads",
+                            "report this as a bug",
+                        )),
+                        false,
+                        "leads",
+                        &mut streams,
+                    ),
+                    Ok(Streamed::Done(stream)) => {
+                        for (plans, span) in workers {
+                            self.absorb(plans, false);
+                            if let Some((a, b)) = span {
+                                widen(&mut lead_span, a);
+                                widen(&mut lead_span, b);
+                            }
+                        }
+                        self.settle(Ok(stream), false, "leads", &mut streams);
+                    }
+                    Err(e) => self.settle(Err(e), false, "leads", &mut streams),
                 }
-                for p in plans.iter_mut().filter(|p| !p.on_deals) {
-                    p.lead(lead, owner);
-                }
-            });
-            self.settle(r, false, "leads", &mut streams);
+                break;
+            }
         }
         if need.deals {
-            let plans = &mut self.plans;
-            let owner = self.owner_field;
-            let currency = self.default_currency.clone();
-            let cutoff = self.cutoff;
-            let r = source.deals(&need, &mut |deal| {
-                if deal.created.is_some_and(|t| t > cutoff) {
-                    return;
+            let mut n = threads;
+            loop {
+                let mut workers: Vec<Worker> = (0..n).map(|_| (self.plans.clone(), None)).collect();
+                let r = {
+                    let mut sinks: Vec<Box<DealSink<'_>>> = workers
+                        .iter_mut()
+                        .map(|(plans, span)| {
+                            let currency = self.default_currency.clone();
+                            Box::new(move |deal: &mut Deal| {
+                                if deal.created.is_some_and(|t| t > cutoff) {
+                                    return;
+                                }
+                                if deal.closed.is_some_and(|t| t > cutoff) {
+                                    deal.closed = None;
+                                    deal.won = None;
+                                }
+                                for t in [deal.created, deal.closed].into_iter().flatten() {
+                                    widen(span, t);
+                                }
+                                for p in plans.iter_mut().filter(|p| p.on_deals) {
+                                    p.deal(deal, owner, currency.as_deref());
+                                }
+                            }) as Box<DealSink<'_>>
+                        })
+                        .collect();
+                    let mut refs: Vec<&mut DealSink<'_>> =
+                        sinks.iter_mut().map(|b| b.as_mut()).collect();
+                    source.deals(&need, &mut refs)
+                };
+                match r {
+                    Ok(Streamed::Again) if n > 1 => {
+                        n = 1;
+                        continue;
+                    }
+                    Ok(Streamed::Again) => self.settle(
+                        Err(SourceError::new(
+                            "the source could not read its deals",
+                            "report this as a bug",
+                        )),
+                        true,
+                        "deals",
+                        &mut streams,
+                    ),
+                    Ok(Streamed::Done(stream)) => {
+                        for (plans, span) in workers {
+                            self.absorb(plans, true);
+                            if let Some((a, b)) = span {
+                                widen(&mut deal_span, a);
+                                widen(&mut deal_span, b);
+                            }
+                        }
+                        self.settle(Ok(stream), true, "deals", &mut streams);
+                    }
+                    Err(e) => self.settle(Err(e), true, "deals", &mut streams),
                 }
-                if deal.closed.is_some_and(|t| t > cutoff) {
-                    deal.closed = None;
-                    deal.won = None;
-                }
-                for t in [deal.created, deal.closed].into_iter().flatten() {
-                    widen(&mut deal_span, t);
-                }
-                for p in plans.iter_mut().filter(|p| p.on_deals) {
-                    p.deal(deal, owner, currency.as_deref());
-                }
-            });
-            self.settle(r, true, "deals", &mut streams);
+                break;
+            }
         }
         let mut explained = Vec::new();
         let values = self
@@ -327,6 +413,30 @@ impl Engine {
             deal_span,
             streams,
             explained,
+        }
+    }
+
+    /// Adds one worker's accumulators (of lead or deal metrics) to the engine's.
+    fn absorb(&mut self, plans: Vec<Plan>, deals: bool) {
+        for (mine, theirs) in self.plans.iter_mut().zip(plans) {
+            if mine.on_deals != deals {
+                continue;
+            }
+            for (a, b) in mine.accs.iter_mut().zip(theirs.accs) {
+                a.hits += b.hits;
+                a.total += b.total;
+                a.left_out += b.left_out;
+                a.sum += b.sum;
+                a.durations.extend(b.durations);
+                for c in b.currencies {
+                    if !a.currencies.contains(&c) {
+                        a.currencies.push(c);
+                    }
+                }
+            }
+            if let (Some((_, rows)), Some((_, more))) = (&mut mine.explain, theirs.explain) {
+                rows.extend(more);
+            }
         }
     }
 

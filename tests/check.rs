@@ -773,3 +773,59 @@ fn the_committed_acme_data_is_what_the_generator_makes() {
         );
     }
 }
+
+/// A file big enough to be read in two halves, whose every row holds a quoted
+/// value with line breaks: the split cannot be trusted, and the numbers must
+/// be those of a whole read.
+#[test]
+fn quoted_line_breaks_across_the_split_read_right() {
+    let rows = 15_000;
+    let mut csv = String::from("id,mql_at,notes\n");
+    let note = "called\n".repeat(50);
+    for i in 0..rows {
+        csv.push_str(&format!("L{i},2026-03-10T12:00:00Z,\"{note}\"\n"));
+    }
+    assert!(csv.len() > 4 << 20);
+    let tmp = alignment(&csv, DEALS_CSV);
+    let (code, doc) = json(
+        tmp.path(),
+        &["--period", "2026-03", "--goal", "mql-delivery"],
+    );
+    let m = row(&doc, "mql-delivery", "2026-03");
+    assert!(close(&m["actual"], rows as f64), "{m:#}");
+    assert_eq!(code, 0);
+
+    // Plain rows, read in two halves; an id repeated in the second half is
+    // still found, on its line.
+    let mut csv = String::from("id,mql_at,notes\n");
+    for i in 0..200_000 {
+        csv.push_str(&format!("L{i},2026-03-10T12:00:00Z,none\n"));
+    }
+    let (_, doc) = json(
+        alignment(&csv, DEALS_CSV).path(),
+        &["--period", "2026-03", "--goal", "mql-delivery"],
+    );
+    assert!(close(
+        &row(&doc, "mql-delivery", "2026-03")["actual"],
+        200_000.0
+    ));
+    csv.push_str("L7,2026-03-10T12:00:00Z,again\n");
+    assert!(csv.len() > 4 << 20);
+    let tmp = alignment(&csv, DEALS_CSV);
+    let (code, stdout, _) = revalign(
+        tmp.path(),
+        &[
+            "--period",
+            "2026-03",
+            "--goal",
+            "mql-delivery",
+            "--as-of",
+            "2026-06-01",
+        ],
+    );
+    assert_eq!(code, 3);
+    assert!(
+        stdout.contains("leads.csv:200002: id `L7` appears again"),
+        "{stdout}"
+    );
+}

@@ -8,12 +8,12 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
 
-use super::{DataSource, Missing, SourceError, Stream, timestamp};
+use super::{DataSource, DealSink, LeadSink, Missing, SourceError, Stream, Streamed, timestamp};
 use crate::model::calendar::Millis;
 use crate::model::manifest::{Preset, Source, SourceKind};
 use crate::model::record::{Deal, FieldType, Fields, Lead, Need, Value, parse_bool};
@@ -158,14 +158,6 @@ fn id_hash(id: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
-/// Where each needed value comes from in a file.
-struct Plan {
-    /// Column per slot; `None` = not in the file.
-    slots: Vec<Option<Col>>,
-    /// Field name and type per slot.
-    names: Vec<(String, FieldType)>,
-}
-
 /// A column of a CSV file: its index and header.
 #[derive(Debug, Clone)]
 struct Col(usize, String);
@@ -177,6 +169,45 @@ enum Slot {
     Bool,
     Text,
     Field(FieldType),
+}
+
+/// Files smaller than this are read on one thread.
+const SPLIT_AT_BYTES: u64 = 4 << 20;
+
+/// Where a source hands each row's values (and its line).
+pub type RowSink<'a> = dyn FnMut(&[Value], u64) + Send + 'a;
+
+/// What one part of a file gave.
+struct Part {
+    records: u64,
+    bad: Bad,
+    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    ended_at_split: bool,
+    missing: Vec<Missing>,
+}
+
+impl Part {
+    fn stream_missing(&mut self, missing: Vec<Missing>) {
+        self.missing = missing;
+    }
+}
+
+/// The position just after the first line break at or after `from`.
+fn next_line(path: &Path, from: u64) -> Option<u64> {
+    let mut f = File::open(path).ok()?;
+    f.seek(SeekFrom::Start(from)).ok()?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut at = from;
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        if let Some(i) = buf[..n].iter().position(|b| *b == b'\n') {
+            return Some(at + i as u64 + 1);
+        }
+        at += n as u64;
+    }
 }
 
 /// Counts bad rows against the tolerance.
@@ -328,18 +359,22 @@ impl FileSource {
     }
 
     fn stream(
-        &mut self,
+        &self,
         kind: Kind,
         need: &Need,
-        each: &mut dyn FnMut(&[Value], u64),
-    ) -> Result<Stream, SourceError> {
+        sinks: &mut [&mut RowSink<'_>],
+    ) -> Result<Streamed, SourceError> {
         let (path, shown) = self.file(kind)?.clone();
-        let reader = self.open(&path, &shown)?;
         let slots = self.slots(kind, need);
         if self.ndjson {
-            self.ndjson(kind, &shown, reader, &slots, each)
+            let reader = self.open(&path, &shown)?;
+            let sink = sinks
+                .first_mut()
+                .ok_or_else(|| SourceError::new("no sink to stream to", "report this as a bug"))?;
+            self.ndjson(kind, &shown, reader, &slots, *sink)
+                .map(Streamed::Done)
         } else {
-            self.csv(kind, &shown, reader, &slots, each)
+            self.csv(kind, &shown, &path, &slots, sinks)
         }
     }
 
@@ -353,14 +388,22 @@ impl FileSource {
         }
     }
 
+    /// Reads a CSV export. With two sinks and a large enough file, the file
+    /// is read in two halves on two threads, the second starting at the first
+    /// line break after the middle. That is only right if the break ends a
+    /// record (not a line break inside a quoted value): the first half checks
+    /// that it ends exactly there, and any doubt (a misplaced split, a bad
+    /// row or an id in the second half that the first also has) answers
+    /// [`Streamed::Again`], to be read again whole on one thread.
     fn csv(
         &self,
         kind: Kind,
         shown: &str,
-        reader: BufReader<File>,
+        path: &Path,
         slots: &[(String, Slot, bool)],
-        each: &mut dyn FnMut(&[Value], u64),
-    ) -> Result<Stream, SourceError> {
+        sinks: &mut [&mut RowSink<'_>],
+    ) -> Result<Streamed, SourceError> {
+        let reader = self.open(path, shown)?;
         let size = reader.get_ref().metadata().map_or(0, |m| m.len());
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -379,12 +422,9 @@ impl FileSource {
                     .to_string()
             })
             .collect();
-        let mut stream = Stream::default();
-        let mut plan = Plan {
-            slots: Vec::new(),
-            names: Vec::new(),
-        };
-        for (field, slot, stage) in slots {
+        let mut missing = Vec::new();
+        let mut cols = Vec::new();
+        for (field, _, stage) in slots {
             let (tried, explicit) = self.candidates(kind, field, *stage);
             let found = tried.iter().find_map(|t| {
                 headers
@@ -399,31 +439,116 @@ impl FileSource {
                         return Err(SourceError::new(m.message, m.help));
                     }
                     Some(false) => {}
-                    None => stream
-                        .missing
-                        .push(self.missing(kind, shown, field, &tried, explicit)),
+                    None => missing.push(self.missing(kind, shown, field, &tried, explicit)),
                 }
             }
-            plan.slots.push(found);
-            plan.names.push((field.clone(), field_type(*slot)));
+            cols.push(found);
         }
+        let width = headers.len();
+        let split = match sinks {
+            [_, _, ..] if size >= SPLIT_AT_BYTES => next_line(path, size / 2),
+            _ => None,
+        };
+        let part = |rdr: csv::Reader<BufReader<File>>,
+                    offset: u64,
+                    end: Option<u64>,
+                    sink: &mut RowSink<'_>| {
+            self.csv_part(rdr, offset, end, shown, &cols, slots, width, size, sink)
+        };
+        let (first, rest) = sinks
+            .split_first_mut()
+            .ok_or_else(|| SourceError::new("no sink to stream to", "report this as a bug"))?;
+        let mut out = match (split, rest.first_mut()) {
+            (Some(at), Some(second)) => {
+                let second_reader = self.open(path, shown)?;
+                let (a, b) = std::thread::scope(|scope| {
+                    let b = scope.spawn(|| -> Result<Part, SourceError> {
+                        let mut r = second_reader;
+                        r.seek(SeekFrom::Start(at)).map_err(|e| {
+                            SourceError::new(
+                                format!("cannot read `{shown}`: {e}"),
+                                "check the file",
+                            )
+                        })?;
+                        let rdr = csv::ReaderBuilder::new()
+                            .has_headers(false)
+                            .flexible(true)
+                            .from_reader(r);
+                        part(rdr, at, None, second)
+                    });
+                    let a = part(rdr, 0, Some(at), first);
+                    (a, b.join())
+                });
+                let a = a?;
+                let b = match b {
+                    Ok(Ok(b)) if a.ended_at_split && b.bad.rows == 0 => b,
+                    _ => return Ok(Streamed::Again),
+                };
+                let (small, large) = if a.seen.len() < b.seen.len() {
+                    (&a.seen, &b.seen)
+                } else {
+                    (&b.seen, &a.seen)
+                };
+                if small.iter().any(|h| large.contains(h)) {
+                    return Ok(Streamed::Again);
+                }
+                Part {
+                    records: a.records + b.records,
+                    ..a
+                }
+            }
+            _ => part(rdr, 0, None, first)?,
+        };
+        out.stream_missing(missing);
+        Ok(Streamed::Done(Stream {
+            records: out.records,
+            bad_rows: out.bad.rows,
+            bad_examples: std::mem::take(&mut out.bad.examples),
+            missing: std::mem::take(&mut out.missing),
+        }))
+    }
+
+    /// Reads records from `rdr` (which starts at byte `offset` of the file)
+    /// until the record starting at `end`, or the end of the file.
+    #[allow(clippy::too_many_arguments)]
+    fn csv_part(
+        &self,
+        mut rdr: csv::Reader<BufReader<File>>,
+        offset: u64,
+        end: Option<u64>,
+        shown: &str,
+        cols: &[Option<Col>],
+        slots: &[(String, Slot, bool)],
+        width: usize,
+        size: u64,
+        each: &mut RowSink<'_>,
+    ) -> Result<Part, SourceError> {
+        let share = if end.is_some() || offset > 0 { 2 } else { 1 };
         let mut values = vec![Value::Missing; slots.len()];
         // Sized for the file (rows of CRM exports run 100-300 bytes) so the
         // set of ids is not rebuilt as it grows.
         let mut seen: HashSet<u64, BuildHasherDefault<Prehashed>> =
-            HashSet::with_capacity_and_hasher((size / 160) as usize, Default::default());
+            HashSet::with_capacity_and_hasher((size / 160 / share) as usize, Default::default());
         let mut bad = Bad {
             rows: 0,
             max: self.max_bad_rows,
             examples: Vec::new(),
         };
+        let mut records = 0;
+        let mut ended_at_split = end.is_none();
         let mut row = csv::ByteRecord::new();
-        let width = headers.len();
         loop {
             match rdr.read_byte_record(&mut row) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => return Err(self.csv_error(shown, &e)),
+            }
+            if let Some(end) = end {
+                let at = offset + row.position().map_or(0, |p| p.byte());
+                if at >= end {
+                    ended_at_split = at == end;
+                    break;
+                }
             }
             let line = row.position().map_or(0, |p| p.line());
             if row.len() != width {
@@ -434,25 +559,22 @@ impl FileSource {
                 continue;
             }
             let mut ok = true;
-            for (i, col) in plan.slots.iter().enumerate() {
+            for (i, col) in cols.iter().enumerate() {
                 let Some(Col(c, name)) = col else {
                     values[i] = Value::Missing;
                     continue;
                 };
                 let raw = &row[*c];
-                match self.read(raw, slots[i].1, &mut values[i]) {
-                    Ok(()) => {}
-                    Err(expected) => {
-                        bad.push(format!(
-                            "{shown}:{line}: column `{name}`: `{}` is not {expected}",
-                            String::from_utf8_lossy(raw)
-                                .chars()
-                                .take(60)
-                                .collect::<String>()
-                        ))?;
-                        ok = false;
-                        break;
-                    }
+                if let Err(expected) = self.read(raw, slots[i].1, &mut values[i]) {
+                    bad.push(format!(
+                        "{shown}:{line}: column `{name}`: `{}` is not {expected}",
+                        String::from_utf8_lossy(raw)
+                            .chars()
+                            .take(60)
+                            .collect::<String>()
+                    ))?;
+                    ok = false;
+                    break;
                 }
             }
             if !ok {
@@ -468,12 +590,16 @@ impl FileSource {
                 ))?;
                 continue;
             }
-            stream.records += 1;
+            records += 1;
             each(&values, line);
         }
-        stream.bad_rows = bad.rows;
-        stream.bad_examples = bad.examples;
-        Ok(stream)
+        Ok(Part {
+            records,
+            bad,
+            seen,
+            ended_at_split,
+            missing: Vec::new(),
+        })
     }
 
     fn ndjson(
@@ -482,7 +608,7 @@ impl FileSource {
         shown: &str,
         mut reader: BufReader<File>,
         slots: &[(String, Slot, bool)],
-        each: &mut dyn FnMut(&[Value], u64),
+        each: &mut RowSink<'_>,
     ) -> Result<Stream, SourceError> {
         let mut stream = Stream::default();
         let cols: Vec<(Vec<String>, bool)> = slots
@@ -618,7 +744,9 @@ impl FileSource {
                     *out = Value::Number(t as f64);
                     Ok(())
                 }
-                None => Err("a timestamp (ISO 8601, `YYYY-MM-DD HH:MM:SS`, a date or epoch milliseconds)"),
+                None => Err(
+                    "a timestamp (ISO 8601, `YYYY-MM-DD HH:MM:SS`, a date or epoch milliseconds)",
+                ),
             };
         }
         let Ok(s) = std::str::from_utf8(raw) else {
@@ -679,15 +807,6 @@ fn push_fields(out: &mut Vec<(String, Slot, bool)>, fields: &Fields) {
     }
 }
 
-fn field_type(slot: Slot) -> FieldType {
-    match slot {
-        Slot::Field(t) => t,
-        Slot::Bool => FieldType::Bool,
-        Slot::Time => FieldType::Number,
-        Slot::Text => FieldType::Text,
-    }
-}
-
 /// Numbers as exports write them: `1234.5`, `1,234.50` (thousands commas), `-3`.
 fn parse_number(s: &str) -> Option<f64> {
     if let Ok(n) = s.parse::<f64>() {
@@ -735,71 +854,79 @@ fn text(v: &Value) -> Option<String> {
 }
 
 impl DataSource for FileSource {
-    fn leads(
-        &mut self,
-        need: &Need,
-        each: &mut dyn FnMut(&mut Lead),
-    ) -> Result<Stream, SourceError> {
+    fn leads(&self, need: &Need, sinks: &mut [&mut LeadSink<'_>]) -> Result<Streamed, SourceError> {
         let stages = need.stages.len();
-        let mut lead = Lead {
-            stages: vec![None; stages],
-            fields: vec![Value::Missing; need.lead_fields.list.len()],
-            ..Lead::default()
-        };
-        self.stream(Kind::Leads, need, &mut |values, at| {
-            if let Value::Text(id) = &values[0] {
-                lead.id.clear();
-                lead.id.push_str(id);
-            }
-            lead.at = at;
-            lead.created = time(&values[1]);
-            lead.first_touch = time(&values[2]);
-            for s in 0..stages {
-                lead.stages[s] = time(&values[3 + s]);
-            }
-            for (i, v) in values[3 + stages..].iter().enumerate() {
-                assign(&mut lead.fields[i], v);
-            }
-            each(&mut lead);
-        })
+        let mut convert: Vec<_> = sinks
+            .iter_mut()
+            .map(|sink| {
+                let mut lead = Lead {
+                    stages: vec![None; stages],
+                    fields: vec![Value::Missing; need.lead_fields.list.len()],
+                    ..Lead::default()
+                };
+                move |values: &[Value], at: u64| {
+                    if let Value::Text(id) = &values[0] {
+                        lead.id.clear();
+                        lead.id.push_str(id);
+                    }
+                    lead.at = at;
+                    lead.created = time(&values[1]);
+                    lead.first_touch = time(&values[2]);
+                    for s in 0..stages {
+                        lead.stages[s] = time(&values[3 + s]);
+                    }
+                    for (i, v) in values[3 + stages..].iter().enumerate() {
+                        assign(&mut lead.fields[i], v);
+                    }
+                    sink(&mut lead);
+                }
+            })
+            .collect();
+        let mut rows: Vec<&mut RowSink<'_>> =
+            convert.iter_mut().map(|c| c as &mut RowSink<'_>).collect();
+        self.stream(Kind::Leads, need, &mut rows)
     }
 
-    fn deals(
-        &mut self,
-        need: &Need,
-        each: &mut dyn FnMut(&mut Deal),
-    ) -> Result<Stream, SourceError> {
-        let mut deal = Deal {
-            fields: vec![Value::Missing; need.deal_fields.list.len()],
-            ..Deal::default()
-        };
-        self.stream(Kind::Deals, need, &mut |values, at| {
-            if let Value::Text(id) = &values[0] {
-                deal.id.clear();
-                deal.id.push_str(id);
-            }
-            deal.at = at;
-            deal.created = time(&values[1]);
-            let is_closed = match values[3] {
-                Value::Bool(b) => Some(b),
-                _ => None,
-            };
-            deal.won = match values[4] {
-                Value::Bool(b) if is_closed != Some(false) => Some(b),
-                _ => None,
-            };
-            // A close date on an open deal is the expected close (HubSpot,
-            // Salesforce): only closed deals have closed.
-            deal.closed = match is_closed {
-                Some(false) => None,
-                _ => time(&values[2]),
-            };
-            deal.currency = text(&values[5]);
-            for (i, v) in values[6..].iter().enumerate() {
-                assign(&mut deal.fields[i], v);
-            }
-            each(&mut deal);
-        })
+    fn deals(&self, need: &Need, sinks: &mut [&mut DealSink<'_>]) -> Result<Streamed, SourceError> {
+        let mut convert: Vec<_> = sinks
+            .iter_mut()
+            .map(|sink| {
+                let mut deal = Deal {
+                    fields: vec![Value::Missing; need.deal_fields.list.len()],
+                    ..Deal::default()
+                };
+                move |values: &[Value], at: u64| {
+                    if let Value::Text(id) = &values[0] {
+                        deal.id.clear();
+                        deal.id.push_str(id);
+                    }
+                    deal.at = at;
+                    deal.created = time(&values[1]);
+                    let is_closed = match values[3] {
+                        Value::Bool(b) => Some(b),
+                        _ => None,
+                    };
+                    deal.won = match values[4] {
+                        Value::Bool(b) if is_closed != Some(false) => Some(b),
+                        _ => None,
+                    };
+                    // A close date on an open deal is the expected close
+                    // (HubSpot, Salesforce): only closed deals have closed.
+                    deal.closed = match is_closed {
+                        Some(false) => None,
+                        _ => time(&values[2]),
+                    };
+                    deal.currency = text(&values[5]);
+                    for (i, v) in values[6..].iter().enumerate() {
+                        assign(&mut deal.fields[i], v);
+                    }
+                    sink(&mut deal);
+                }
+            })
+            .collect();
+        let mut rows: Vec<&mut RowSink<'_>> =
+            convert.iter_mut().map(|c| c as &mut RowSink<'_>).collect();
+        self.stream(Kind::Deals, need, &mut rows)
     }
 }
 

@@ -15,20 +15,32 @@ use std::path::Path;
 use crate::model::manifest::{Source, SourceKind};
 use crate::model::record::{Deal, Lead, Need};
 
+/// Where a source hands each lead; the record is reused between calls.
+pub type LeadSink<'a> = dyn FnMut(&mut Lead) + Send + 'a;
+/// Where a source hands each deal; the record is reused between calls.
+pub type DealSink<'a> = dyn FnMut(&mut Deal) + Send + 'a;
+
+/// How a stream went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Streamed {
+    /// Every record was handed over.
+    Done(Stream),
+    /// The parallel read could not be trusted: call again with one sink
+    /// (records handed over so far must be discarded).
+    Again,
+}
+
 /// A source of CRM records.
-pub trait DataSource {
-    /// Streams every lead to `each`; the record is reused between calls.
-    fn leads(
-        &mut self,
-        need: &Need,
-        each: &mut dyn FnMut(&mut Lead),
-    ) -> Result<Stream, SourceError>;
-    /// Streams every deal to `each`; the record is reused between calls.
-    fn deals(
-        &mut self,
-        need: &Need,
-        each: &mut dyn FnMut(&mut Deal),
-    ) -> Result<Stream, SourceError>;
+///
+/// Each method gets one or more sinks, each with its own accumulators. A
+/// source may hand records to several sinks from as many threads (each sink
+/// fed by one thread only, every record to exactly one sink), or use the
+/// first only.
+pub trait DataSource: Sync {
+    /// Streams every lead.
+    fn leads(&self, need: &Need, sinks: &mut [&mut LeadSink<'_>]) -> Result<Streamed, SourceError>;
+    /// Streams every deal.
+    fn deals(&self, need: &Need, sinks: &mut [&mut DealSink<'_>]) -> Result<Streamed, SourceError>;
 }
 
 /// What a source read.
