@@ -14,6 +14,14 @@ instants are ISO-8601 with an offset ("2026-10-01T00:00:00-04:00" or "...Z"),
 each window is half-open [start, end). Output on stdout: a JSON array in plan
 order of {"metric", "start", "end", "value", "hits", "total"} (start and end
 echoed verbatim; value a float or null; hits and total ints or null).
+With --stages LEADS_TOML --drift-start I --drift-end I, also lead-definition
+conformance (definition drift), and the output becomes {"metrics": [...],
+"drift": [{"stage", "judged", "drifted", "left_funnel"}]} for each stage with
+`entry` criteria: a lead sits in its furthest stage (the last, in the file's
+`[[stage]]` order, with a non-empty S_at); those whose stage entry falls in
+[start, end) count: left_funnel when recycle_reason or disqualify_reason is
+non-empty (columns present), else judged, and drifted when the entry
+predicate is false. No cutoff applies (records as exported).
 Bad input (unknown metric id, missing file, malformed plan, metric referencing
 a missing column, ...) exits with status 2 and a message on stderr.
 
@@ -343,6 +351,34 @@ def finish(kind, hits, total, agg):
     raise AssertionError(kind)
 
 
+def drift_query(stages, leads, start, end):
+    """One query: per stage with entry criteria, (judged, drifted, left_funnel)."""
+    order = [s["id"] for s in stages]
+    cur = "CASE " + " ".join(
+        f"WHEN {event_col(sid, leads, 'drift')} IS NOT NULL THEN {ql(sid)}"
+        for sid in reversed(order)) + " END"
+    cur_at = "CASE " + " ".join(
+        f"WHEN {event_col(sid, leads, 'drift')} IS NOT NULL THEN {event_col(sid, leads, 'drift')}"
+        for sid in reversed(order)) + " END"
+    gone = [f"(NOT {missing(leads.col(c, 'drift'))})"
+            for c in ("recycle_reason", "disqualify_reason") if c in leads.columns]
+    left = " OR ".join(gone) or "false"
+    parts = []
+    for st in stages:
+        if "entry" not in st:
+            continue
+        ok = pred_sql(st["entry"], leads, f"stage {st['id']} entry")
+        parts.append(
+            f"SELECT {ql(st['id'])} AS stage, "
+            f"count(*) FILTER (WHERE NOT gone) AS judged, "
+            f"count(*) FILTER (WHERE NOT gone AND NOT {ok}) AS drifted, "
+            f"count(*) FILTER (WHERE gone) AS left_funnel "
+            f"FROM (SELECT *, {cur} AS cur, {cur_at} AS cur_at, ({left}) AS gone FROM leads) "
+            f"WHERE cur = {ql(st['id'])} AND cur_at >= {ql(start)}::TIMESTAMPTZ "
+            f"AND cur_at < {ql(end)}::TIMESTAMPTZ")
+    return " UNION ALL ".join(parts)
+
+
 def load_json(path):
     if not os.path.isfile(path):
         raise InputError(f"plan file not found: {path}")
@@ -384,6 +420,16 @@ def run(args):
     leads = Table("leads", args.leads, "leads") if kinds & LEAD_KINDS else None
     deals = Table("deals", args.deals, "deals") if kinds & DEAL_KINDS else None
     queries = {mid: metric_query(metrics[mid], leads, deals) for mid in used}
+    drift_sql = None
+    if args.stages:
+        if not (args.drift_start and args.drift_end):
+            raise InputError("--stages needs --drift-start and --drift-end")
+        with open(args.stages, "rb") as f:
+            stages = tomllib.load(f).get("stage", [])
+        if leads is None:
+            leads = Table("leads", args.leads, "leads")
+        drift_sql = drift_query(stages, leads, parse_instant(args.drift_start, "--drift-start"),
+                                parse_instant(args.drift_end, "--drift-end"))
 
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
@@ -418,6 +464,12 @@ def run(args):
             raise InputError(f"plan entry {i}: metric {mid!r} is not finite ({value})")
         out.append({"metric": mid, "start": plan[i]["start"], "end": plan[i]["end"],
                     "value": value, "hits": hits, "total": total})
+    if drift_sql:
+        rank = {st["id"]: i for i, st in enumerate(stages)}
+        drift = sorted(({"stage": r[0], "judged": r[1], "drifted": r[2], "left_funnel": r[3]}
+                        for r in con.execute(drift_sql).fetchall()),
+                       key=lambda d: rank[d["stage"]])
+        return {"metrics": out, "drift": drift}
     return out
 
 
@@ -428,6 +480,9 @@ def main(argv=None):
     ap.add_argument("--deals", help="deals CSV (needed for deal metrics)")
     ap.add_argument("--plan", required=True, help="JSON array of {metric, start, end}")
     ap.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
+    ap.add_argument("--stages", help="leads.toml: also compute definition drift")
+    ap.add_argument("--drift-start", help="drift span start (instant)")
+    ap.add_argument("--drift-end", help="drift span end (instant, exclusive)")
     args = ap.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         ap.error("--threads must be at least 1")

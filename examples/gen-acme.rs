@@ -316,11 +316,13 @@ fn run(o: &Opts) -> std::io::Result<()> {
             if mql {
                 let t_mql = created + g.lognormal(1.2 * D, 1.0).min(30.0 * D);
                 r.mql = Some(t_mql);
-                r.routed_owner = if g.chance(0.994) {
-                    sdr.into()
-                } else {
-                    String::new()
-                };
+                // The export shows each record's state at its end: what
+                // happens later is drawn (to keep the sequence) but not set.
+                let now = |t: f64| t < end;
+                let routed = g.chance(0.994);
+                if routed && now(t_mql) {
+                    r.routed_owner = sdr.into();
+                }
                 // Speed to lead: slower in the summer lull; some never touched;
                 // some were touched by outbound before they became MQLs.
                 let median = if summer { 2.4 * H } else { 1.4 * H };
@@ -329,25 +331,47 @@ fn run(o: &Opts) -> std::io::Result<()> {
                 } else if g.chance(0.975) {
                     r.first_touch = Some(t_mql + g.lognormal(median, 1.3));
                 }
-                r.owner = sdr.into();
+                if now(t_mql) {
+                    r.owner = sdr.into();
+                }
                 if g.chance(if summer { 0.74 } else { 0.79 }) {
                     let t_sal = t_mql + g.lognormal(5.0 * H, 1.05).min(20.0 * D);
                     r.sal = Some(t_sal);
-                    r.status = "accepted".into();
-                    r.sdr_owner = sdr.into();
-                    r.owner_team = "sdr".into();
+                    if now(t_sal) {
+                        r.status = "accepted".into();
+                        r.sdr_owner = sdr.into();
+                        r.owner_team = "sdr".into();
+                    }
                     if g.chance(0.2) {
                         sql = Some(t_sal + g.lognormal(11.0 * D, 0.8).min(120.0 * D));
                     } else if g.chance(0.35) {
-                        r.status = "recycled".into();
-                        r.recycle_reason = pick_reason(&mut g, &RECYCLE, 0.965);
+                        let reason = pick_reason(&mut g, &RECYCLE, 0.965);
+                        if now(t_sal) {
+                            r.status = "recycled".into();
+                            r.recycle_reason = reason;
+                        }
+                    }
+                } else if drift {
+                    // SDRs leave the MQLs below the scoring bar unworked: they
+                    // sit in MQL without meeting its criteria. (Same draws as
+                    // a rejection, to keep the rest of the data as it was.)
+                    if g.chance(0.55) {
+                        pick_reason(&mut g, &RECYCLE, 0.965);
+                    } else {
+                        pick_reason(&mut g, &DISQUALIFY, 0.965);
                     }
                 } else if g.chance(0.55) {
-                    r.status = "recycled".into();
-                    r.recycle_reason = pick_reason(&mut g, &RECYCLE, 0.965);
+                    let reason = pick_reason(&mut g, &RECYCLE, 0.965);
+                    if now(t_mql) {
+                        r.status = "recycled".into();
+                        r.recycle_reason = reason;
+                    }
                 } else {
-                    r.status = "disqualified".into();
-                    r.disqualify_reason = pick_reason(&mut g, &DISQUALIFY, 0.965);
+                    let reason = pick_reason(&mut g, &DISQUALIFY, 0.965);
+                    if now(t_mql) {
+                        r.status = "disqualified".into();
+                        r.disqualify_reason = reason;
+                    }
                 }
             } else if is_demo && g.chance(0.7) {
                 // Demo requests skip MQL and SAL: straight to an AE.
@@ -364,11 +388,14 @@ fn run(o: &Opts) -> std::io::Result<()> {
             if let Some(t_sql) = sql {
                 r.sql = Some(t_sql);
                 let ae = AES[g.rng.usize(..AES.len())];
-                r.owner = ae.into();
-                r.owner_team = "sales".into();
-                r.status = "qualified".into();
-                r.bant_score = g.int(3, 4).to_string();
-                r.meeting_booked = "true".into();
+                let bant = g.int(3, 4).to_string();
+                if t_sql < end {
+                    r.owner = ae.into();
+                    r.owner_team = "sales".into();
+                    r.status = "qualified".into();
+                    r.bant_score = bant;
+                    r.meeting_booked = "true".into();
+                }
                 if g.chance(if summer { 0.57 } else { 0.63 }) {
                     let t_opp = t_sql + g.lognormal(6.0 * D, 0.7).min(60.0 * D);
                     r.opportunity = Some(t_opp);
@@ -384,7 +411,9 @@ fn run(o: &Opts) -> std::io::Result<()> {
                         * 100.0;
                     r.opportunity_id = deal_id.clone();
                     r.amount = format!("{amount:.2}");
-                    r.status = "opportunity".into();
+                    if t_opp < end {
+                        r.status = "opportunity".into();
+                    }
                     let p_win = if deal_seg == "smb" { 0.34 } else { 0.27 };
                     let t_close = t_opp + g.lognormal(55.0 * D, 0.45);
                     let won = g.chance(p_win);
@@ -410,8 +439,11 @@ fn run(o: &Opts) -> std::io::Result<()> {
                         deals.write_all(line.as_bytes())?;
                     }
                 } else if g.chance(0.15) {
-                    r.status = "recycled".into();
-                    r.recycle_reason = pick_reason(&mut g, &RECYCLE, 0.96);
+                    let reason = pick_reason(&mut g, &RECYCLE, 0.96);
+                    if t_sql < end {
+                        r.status = "recycled".into();
+                        r.recycle_reason = reason;
+                    }
                 }
             }
             r.write(&mut line, end);

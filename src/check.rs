@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::engine::{Engine, Explained, Measured, Request};
+use crate::engine::{DriftSpec, Engine, Explained, Measured, Request, StageDrift};
 use crate::model::calendar::{Calendar, Millis, Window};
 use crate::model::goal::Severity as CommitmentSeverity;
 use crate::model::metric::{Metric, MetricKind, Unit};
@@ -36,6 +36,8 @@ pub struct Selection {
     pub now: Millis,
     /// Keep the records behind this goal or commitment's latest period.
     pub explain: Option<Id>,
+    /// Judge lead-definition conformance (skipped with `ids` or `explain`).
+    pub drift: bool,
 }
 
 /// One target judged for one period.
@@ -85,6 +87,19 @@ pub struct Row {
     pub place: Place,
 }
 
+/// The conformance of one stage with entry criteria.
+#[derive(Debug, Clone)]
+pub struct DriftRow {
+    /// The stage's display name.
+    pub name: String,
+    /// The source read.
+    pub source: Id,
+    /// Where the stage's entry criteria are written.
+    pub place: Place,
+    /// The counts and examples, or why there are none.
+    pub result: StageDrift,
+}
+
 /// The whole check.
 #[derive(Debug)]
 pub struct Scorecard {
@@ -96,6 +111,8 @@ pub struct Scorecard {
     pub sources: Vec<(Id, Vec<(&'static str, Stream)>)>,
     /// The records behind `--explain`.
     pub explained: Vec<Explained>,
+    /// Lead-definition conformance per stage with entry criteria (empty when not judged).
+    pub drift: Vec<DriftRow>,
     /// The time the check was judged at.
     pub now: Millis,
 }
@@ -244,6 +261,21 @@ pub fn run(
     }
     let (first, after) = (selection[0].first, sel.window.after);
 
+    // Definition drift: every stage with entry criteria, from the lead source.
+    let drift_spec = (sel.drift && sel.ids.is_empty() && sel.explain.is_none())
+        .then(|| DriftSpec {
+            funnel: a.stages.iter().map(|s| s.id.clone()).collect(),
+            checks: a
+                .stages
+                .iter()
+                .filter_map(|s| Some((s.id.clone(), s.value.as_ref()?.entry.clone()?)))
+                .collect(),
+            start: selection[0].start,
+            end: sel.window.end,
+        })
+        .filter(|d| !d.checks.is_empty());
+    let drift_source = sel.source.clone().or_else(|| default_source.clone());
+
     // Rows to fill, and per source the metric windows to compute.
     struct Pending<'a> {
         item: usize,
@@ -311,6 +343,11 @@ pub fn run(
             }
         }
     }
+    if drift_spec.is_some()
+        && let Some(s) = &drift_source
+    {
+        by_source.entry(s.clone()).or_default();
+    }
     // The explained target: its latest period.
     let explain_at = sel.explain.as_ref().and_then(|id| {
         pending
@@ -333,7 +370,22 @@ pub fn run(
     let mut spans: BTreeMap<String, (Span, Span)> = BTreeMap::new();
     let mut streams = Vec::new();
     let mut explained = Vec::new();
+    let mut drift: Vec<StageDrift> = Vec::new();
+    let drift_unread = |e: &SourceError| -> Vec<StageDrift> {
+        drift_spec
+            .iter()
+            .flat_map(|d| &d.checks)
+            .map(|(stage, _)| StageDrift {
+                stage: stage.clone(),
+                error: Some(e.clone()),
+                ..StageDrift::default()
+            })
+            .collect()
+    };
     for (sid, reqs) in &by_source {
+        let drift_here = drift_spec
+            .as_ref()
+            .filter(|_| drift_source.as_deref() == Some(sid.as_str()));
         let declared = a
             .sources
             .iter()
@@ -349,6 +401,9 @@ pub fn run(
         let src = match opened {
             Ok(s) => s,
             Err(e) => {
+                if drift_here.is_some() {
+                    drift = drift_unread(&e);
+                }
                 for r in reqs {
                     for w in &r.windows {
                         computed.insert(
@@ -367,8 +422,14 @@ pub fn run(
                 Some((ri, wi))
             })?
         });
-        let engine = Engine::new(reqs, explain, currency.as_deref(), sel.now);
+        let mut engine = Engine::new(reqs, explain, currency.as_deref(), sel.now);
+        if let Some(spec) = drift_here {
+            engine = engine.with_drift(spec);
+        }
         let results = engine.run(src.as_ref());
+        if drift_here.is_some() {
+            drift = results.drift;
+        }
         for (r, values) in reqs.iter().zip(results.values) {
             for (w, v) in r.windows.iter().zip(values) {
                 computed.insert((sid.clone(), r.metric.id.clone(), w.label.clone()), v);
@@ -518,11 +579,36 @@ pub fn run(
         row.measured = Some(current);
         rows.push(row);
     }
+    if drift_spec.is_some() && drift_source.is_none() {
+        drift = drift_unread(&SourceError::new(
+            "no data source to judge the lead definitions against",
+            "set `[defaults] source = \"<id>\"` in revalign.toml, or pass --source",
+        ));
+    }
+    let drift = drift
+        .into_iter()
+        .filter_map(|result| {
+            let stage = a.stages.iter().find(|s| s.id == result.stage)?;
+            let mut place = stage.place.clone();
+            place.pointer.push_str("/entry");
+            place.span = None;
+            Some(DriftRow {
+                name: stage
+                    .value
+                    .as_ref()
+                    .map_or(String::new(), |v| v.name.clone()),
+                source: drift_source.clone().unwrap_or_default(),
+                place,
+                result,
+            })
+        })
+        .collect();
     Ok(Scorecard {
         rows,
         selection,
         sources: streams,
         explained,
+        drift,
         now: sel.now,
     })
 }

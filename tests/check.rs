@@ -829,3 +829,188 @@ fn quoted_line_breaks_across_the_split_read_right() {
         "{stdout}"
     );
 }
+
+const DRIFT_STAGES: &str = r#"
+[[stage]]
+id = "mql"
+name = "MQL"
+owner = "marketing"
+entry = { field = "score", gte = 65 }
+
+[[stage]]
+id = "sal"
+name = "SAL"
+owner = "sales"
+entry = { field = "status", eq = "accepted" }
+
+[[stage]]
+id = "sql"
+name = "SQL"
+owner = "sales"
+from = ["sal", "mql"]
+entry = { any = [ { field = "status", eq = "qualified" }, { field = "segment", eq = "enterprise" } ] }
+"#;
+
+// March 2026 in New York: 2026-03-01T05:00Z to 2026-04-01T04:00Z.
+// Each lead sits in its furthest stage; those that entered it in March are
+// judged against its entry criteria, unless they carry a recycle or
+// disqualify reason (left the funnel):
+//   mql: A1 ok, A2 score 50, A9 score 64 (23:30 New York on 31 March) -> 2 of 3; A3 left
+//   sal: A4 recycled without a reason (status not accepted), A5 ok -> 1 of 2
+//        (A5's low score is MQL's criterion, not SAL's)
+//   sql: A7 skipped MQL and SAL, enterprise: ok; A8 smb and open -> 1 of 2
+//   not judged: A6 (MQL in February), A10 (MQL in April in New York),
+//   A11 (sits in SQL since April, even judged as of 2026-04-01).
+const DRIFT_CSV: &str = "\
+id,created_at,mql_at,sal_at,sql_at,score,segment,status,recycle_reason,owner
+A1,2026-03-05T12:00:00Z,2026-03-05T12:00:00Z,,,70,smb,open,,ana
+A2,2026-03-06T12:00:00Z,2026-03-06T12:00:00Z,,,50,smb,open,,ben
+A3,2026-03-07T12:00:00Z,2026-03-07T12:00:00Z,,,40,smb,recycled,no-budget,ana
+A4,2026-03-08T12:00:00Z,2026-03-08T12:00:00Z,2026-03-09T12:00:00Z,,80,smb,recycled,,ben
+A5,2026-03-08T12:00:00Z,2026-03-08T12:00:00Z,2026-03-09T12:00:00Z,,10,smb,accepted,,ana
+A6,2026-02-20T12:00:00Z,2026-02-20T12:00:00Z,,,10,smb,open,,ana
+A7,2026-03-10T12:00:00Z,,,2026-03-10T12:00:00Z,,enterprise,open,,ben
+A8,2026-03-01T12:00:00Z,2026-03-01T12:00:00Z,,2026-03-11T12:00:00Z,90,smb,open,,ana
+A9,2026-03-31T12:00:00Z,2026-03-31T23:30:00-04:00,,,64,smb,open,,ben
+A10,2026-03-31T12:00:00Z,2026-04-01T04:00:00Z,,,0,smb,open,,ana
+A11,2026-03-15T12:00:00Z,2026-03-15T12:00:00Z,2026-03-20T12:00:00Z,2026-04-15T12:00:00Z,90,smb,accepted,,ana
+";
+
+fn drift_alignment(leads_csv: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(
+        tmp.path(),
+        &[
+            ("revalign.toml", MANIFEST),
+            ("leads.toml", DRIFT_STAGES),
+            ("leads.csv", leads_csv),
+        ],
+    );
+    tmp
+}
+
+fn drift<'a>(doc: &'a Value, stage: &str) -> &'a Value {
+    doc["drift"]
+        .as_array()
+        .expect("drift")
+        .iter()
+        .find(|d| d["stage"] == stage)
+        .unwrap_or_else(|| panic!("no drift for {stage} in {doc:#}"))
+}
+
+#[test]
+fn definition_drift_counts_records_sitting_in_a_stage_without_its_criteria() {
+    let tmp = drift_alignment(DRIFT_CSV);
+    for as_of in ["2026-06-01", "2026-04-01"] {
+        let (code, doc) = json(tmp.path(), &["--period", "2026-03", "--as-of", as_of]);
+        assert_eq!(code, 0, "drift alone does not fail the check");
+        let counts = |s: &str| {
+            let d = drift(&doc, s);
+            (
+                d["status"].as_str().unwrap_or("").to_string(),
+                d["judged"].as_u64(),
+                d["drifted"].as_u64(),
+                d["left_funnel"].as_u64(),
+            )
+        };
+        assert_eq!(
+            counts("mql"),
+            ("drift".into(), Some(3), Some(2), Some(1)),
+            "{as_of}"
+        );
+        assert_eq!(
+            counts("sal"),
+            ("drift".into(), Some(2), Some(1), Some(0)),
+            "{as_of}"
+        );
+        assert_eq!(
+            counts("sql"),
+            ("drift".into(), Some(2), Some(1), Some(0)),
+            "{as_of}"
+        );
+        let mql = drift(&doc, "mql");
+        let examples: Vec<(&str, &str)> = mql["examples"]
+            .as_array()
+            .expect("examples")
+            .iter()
+            .map(|e| {
+                (
+                    e["id"].as_str().unwrap_or(""),
+                    e["failed"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            examples,
+            [("A2", "score >= 65 (is 50)"), ("A9", "score >= 65 (is 64)")]
+        );
+        assert_eq!(mql["examples"][0]["owner"], "ben");
+        assert_eq!(mql["line"], 6, "points at the stage's entry criteria");
+        assert_eq!(
+            drift(&doc, "sql")["examples"][0]["failed"],
+            r#"none of: status = "qualified" (is "open") | segment = "enterprise" (is "smb")"#
+        );
+    }
+
+    // The human form, the gate and the opt-out.
+    let (code, text, _) = revalign(
+        tmp.path(),
+        &["--period", "2026-03", "--as-of", "2026-06-01"],
+    );
+    assert_eq!(code, 0);
+    assert!(text.contains("drift  mql  2 of 3 (66.7%); 1 recycled or disqualified, not judged\n  A2 (row 3, owner ben): score >= 65 (is 50)\n"), "{text}");
+    let (code, _, _) = revalign(
+        tmp.path(),
+        &[
+            "--period",
+            "2026-03",
+            "--as-of",
+            "2026-06-01",
+            "--fail-on-drift",
+        ],
+    );
+    assert_eq!(code, 1);
+    let (_, doc) = json(tmp.path(), &["--period", "2026-03", "--no-drift"]);
+    assert_eq!(doc["drift"], Value::Array(Vec::new()));
+    let (_, text, _) = revalign(tmp.path(), &["--period", "2026-03", "--format", "github"]);
+    assert!(
+        text.contains(
+            "line=6,title=definition drift in stage mql::2 of 3 records that entered mql"
+        ),
+        "{text}"
+    );
+
+    // A missing entry time of a later stage: the earlier stages cannot be told
+    // apart from it, so they are not judged either; a missing criteria field
+    // blocks only its stage. Neither is reported as no drift.
+    let drop = |col: usize| {
+        DRIFT_CSV
+            .lines()
+            .map(|l| {
+                let mut cells: Vec<&str> = l.split(',').collect();
+                cells.remove(col);
+                cells.join(",") + "\n"
+            })
+            .collect::<String>()
+    };
+    let tmp = drift_alignment(&drop(3)); // sal_at
+    let (code, doc) = json(tmp.path(), &["--period", "2026-03"]);
+    assert_eq!(code, 0);
+    assert_eq!(drift(&doc, "mql")["status"], "error");
+    assert!(
+        drift(&doc, "mql")["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no column `sal_at`"),
+        "{doc:#}"
+    );
+    assert_eq!(drift(&doc, "sal")["status"], "error");
+    assert_eq!(drift(&doc, "sql")["status"], "drift");
+    let (code, _, _) = revalign(tmp.path(), &["--period", "2026-03", "--fail-on-drift"]);
+    assert_eq!(code, 3, "an unjudged stage under --fail-on-drift");
+    let tmp = drift_alignment(&drop(5)); // score
+    let (_, doc) = json(tmp.path(), &["--period", "2026-03"]);
+    assert_eq!(drift(&doc, "mql")["status"], "error");
+    assert_eq!(drift(&doc, "mql")["judged"], 0);
+    assert_eq!(drift(&doc, "sal")["drifted"], 1);
+}

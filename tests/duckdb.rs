@@ -1,7 +1,8 @@
 //! Cross-check: every number `revalign check` gives on the acme data over six
 //! months of periods (weeks, months, fiscal quarters, the fiscal year) equals
 //! what DuckDB computes with SQL written independently from the engine
-//! (`benches/check_duckdb.py`, also the benchmark's peer).
+//! (`benches/check_duckdb.py`, also the benchmark's peer), and so do the
+//! definition-drift counts per stage.
 //!
 //! Needs Python 3 with `duckdb` (`python3 -m pip install duckdb`; `.ci/run`
 //! installs it). Set `REVALIGN_NO_DUCKDB=1` to skip it knowingly.
@@ -60,6 +61,11 @@ fn acme_numbers_match_duckdb() {
         .args(["--deals", "examples/acme/data/deals.csv"])
         .arg("--plan")
         .arg(&plan_path)
+        .args(["--stages", "examples/acme/leads.toml"])
+        .arg("--drift-start")
+        .arg(doc["selection_start"].as_str().expect("selection_start"))
+        .arg("--drift-end")
+        .arg(doc["selection_end"].as_str().expect("selection_end"))
         .current_dir(root)
         .output()
         .expect("run python3");
@@ -68,10 +74,21 @@ fn acme_numbers_match_duckdb() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let duck: Vec<Value> = serde_json::from_slice(&out.stdout).expect("duckdb JSON");
+    let duck: Value = serde_json::from_slice(&out.stdout).expect("duckdb JSON");
+    // Definition drift: the same counts per stage.
+    let ours: Vec<Value> = doc["drift"]
+        .as_array()
+        .expect("drift")
+        .iter()
+        .map(|d| json!({"stage": d["stage"], "judged": d["judged"], "drifted": d["drifted"], "left_funnel": d["left_funnel"]}))
+        .collect();
+    assert_eq!(ours.len(), 6, "every acme stage has entry criteria");
+    assert!(ours.iter().any(|d| d["drifted"].as_u64() > Some(0)));
+    assert_eq!(&Value::Array(ours), &duck["drift"]);
+    let duck = duck["metrics"].as_array().expect("metrics");
     assert_eq!(duck.len(), rows.len());
     let mut mismatches = Vec::new();
-    for (r, d) in rows.iter().zip(&duck) {
+    for (r, d) in rows.iter().zip(duck) {
         let ours = r["actual"].as_f64().unwrap_or(f64::NAN);
         let theirs = d["value"].as_f64().unwrap_or(f64::NAN);
         let same_value = (ours - theirs).abs() <= 1e-9 * ours.abs().max(1.0);

@@ -21,9 +21,12 @@ use crate::render::scorecard;
 /// quarter, year) that overlaps the selection. Periods are in the manifest's
 /// time zone; quarters and years are fiscal.
 ///
+/// Definition drift: for each stage with entry criteria, the records sitting
+/// in it (entered in the selection) that do not meet them, with examples.
+///
 /// Exit codes: 0 all passed (warnings allowed), 1 a target failed (or warned,
-/// with --fail-on-warn), 2 the alignment or the flags are invalid, 3 a source
-/// could not be read.
+/// with --fail-on-warn; or drift, with --fail-on-drift), 2 the alignment or
+/// the flags are invalid, 3 a source could not be read.
 ///
 /// Formats: human, json, markdown, junit, github.
 #[derive(Debug, clap::Args)]
@@ -49,6 +52,13 @@ pub struct Args {
     /// Exit 1 on warnings too.
     #[arg(long)]
     pub fail_on_warn: bool,
+    /// Exit 1 when a record sits in a stage whose entry criteria it does not
+    /// meet (definition drift), 3 when a stage's criteria cannot be judged.
+    #[arg(long)]
+    pub fail_on_drift: bool,
+    /// Do not judge the lead definitions (definition drift).
+    #[arg(long, conflicts_with = "fail_on_drift")]
+    pub no_drift: bool,
     /// List the records behind this goal's or commitment's number (its latest period), misses first.
     #[arg(long, value_name = "ID")]
     pub explain: Option<String>,
@@ -152,6 +162,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         source: args.source.clone(),
         now,
         explain: args.explain.clone(),
+        drift: !args.no_drift,
     };
     let card = match check::run(a, &dir, &cal, &sel) {
         Ok(c) => c,
@@ -174,12 +185,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
                 .to_string())
             .unwrap_or_default()
     );
-    let exit = if card.rows.iter().any(|r| r.status == Status::Error) {
+    let drift_error = args.fail_on_drift && card.drift.iter().any(|d| d.result.error.is_some());
+    let drifted = args.fail_on_drift && card.drift.iter().any(|d| d.result.drifted > 0);
+    let exit = if drift_error || card.rows.iter().any(|r| r.status == Status::Error) {
         Exit::Environment
-    } else if card
-        .rows
-        .iter()
-        .any(|r| r.status == Status::Fail || (args.fail_on_warn && r.status == Status::Warn))
+    } else if drifted
+        || card
+            .rows
+            .iter()
+            .any(|r| r.status == Status::Fail || (args.fail_on_warn && r.status == Status::Warn))
     {
         Exit::Findings
     } else {
@@ -231,6 +245,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
                         selection: card.selection.clone(),
                         sources: Vec::new(),
                         explained: Vec::new(),
+                        drift: Vec::new(),
                         now,
                     },
                     &heading,

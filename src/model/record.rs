@@ -256,6 +256,79 @@ impl Compiled {
     }
 }
 
+impl Compiled {
+    /// Why the predicate does not hold for these values, in words naming each
+    /// failing comparison and the value found: `score >= 65 (is 58)`.
+    pub fn why_not(&self, values: &[Value], fields: &Fields) -> String {
+        match self {
+            Compiled::All(cs) => cs
+                .iter()
+                .filter(|c| !c.test(values))
+                .map(|c| c.why_not(values, fields))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Compiled::Any(cs) => format!(
+                "none of: {}",
+                cs.iter()
+                    .map(|c| c.why_not(values, fields))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ),
+            Compiled::Not(c) => format!("not ({})", c.describe(values, fields)),
+            Compiled::Cmp(..) => self.describe(values, fields),
+        }
+    }
+
+    /// The predicate with the values found: `email_type = "personal" (is "personal")`.
+    fn describe(&self, values: &[Value], fields: &Fields) -> String {
+        let join = |cs: &[Compiled], sep: &str| {
+            cs.iter()
+                .map(|c| c.describe(values, fields))
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        match self {
+            Compiled::All(cs) => join(cs, " and "),
+            Compiled::Any(cs) => join(cs, " or "),
+            Compiled::Not(c) => format!("not ({})", c.describe(values, fields)),
+            Compiled::Cmp(i, op) => {
+                let name = fields.list.get(*i).map_or("?", |(n, _)| n.as_str());
+                let v = values.get(*i).unwrap_or(&Value::Missing);
+                let list =
+                    |ss: &[Scalar]| ss.iter().map(scalar_text).collect::<Vec<_>>().join(", ");
+                let op = match op {
+                    Op::Eq(s) => format!("= {}", scalar_text(s)),
+                    Op::Ne(s) => format!("!= {}", scalar_text(s)),
+                    Op::In(ss) => format!("in [{}]", list(ss)),
+                    Op::NotIn(ss) => format!("not in [{}]", list(ss)),
+                    Op::Gt(x) => format!("> {x}"),
+                    Op::Gte(x) => format!(">= {x}"),
+                    Op::Lt(x) => format!("< {x}"),
+                    Op::Lte(x) => format!("<= {x}"),
+                    Op::Exists(true) => "has a value".into(),
+                    Op::Exists(false) => "is empty".into(),
+                };
+                let found = match v {
+                    Value::Missing => "empty".to_string(),
+                    Value::Text(t) => format!("{t:?}"),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                };
+                format!("{name} {op} (is {found})")
+            }
+        }
+    }
+}
+
+fn scalar_text(s: &Scalar) -> String {
+    match s {
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Integer(i) => i.to_string(),
+        Scalar::Float(f) => f.to_string(),
+        Scalar::String(t) => format!("{t:?}"),
+    }
+}
+
 fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => Some(*n),
@@ -330,6 +403,19 @@ mod tests {
         assert!(!c.test(&rec(Value::Number(64.9), "business")));
         assert!(!c.test(&rec(Value::Missing, "business")));
         assert!(!c.test(&rec(Value::Number(90.0), "personal")));
+        assert_eq!(
+            c.why_not(&rec(Value::Number(58.0), "personal"), &f),
+            r#"score >= 65 (is 58); not (email_type = "personal" (is "personal"))"#
+        );
+        let any = Compiled::new(
+            &pred(r#"any = [ { field = "score", gt = 80 }, { field = "email", exists = false } ]"#),
+            &mut f,
+        )
+        .unwrap();
+        assert_eq!(
+            any.why_not(&rec(Value::Missing, "business"), &f),
+            r#"none of: score > 80 (is empty) | email is empty (is "a@b.c")"#
+        );
     }
 
     #[test]

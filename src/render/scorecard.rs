@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::machine::{escape_data, escape_property};
 use super::{Location, location};
-use crate::check::{Row, Scorecard};
+use crate::check::{DriftRow, Row, Scorecard};
 use crate::engine::Explained;
 use crate::load::Sources;
 use crate::model::calendar::{Calendar, Millis};
@@ -139,6 +139,52 @@ fn paint(s: &str, status: Status, color: bool) -> String {
     format!("\x1b[{code}m{s}\x1b[0m")
 }
 
+/// A drift row's state: `ok`, `drift` or `error`.
+fn drift_state(d: &DriftRow) -> &'static str {
+    if d.result.error.is_some() {
+        "error"
+    } else if d.result.drifted > 0 {
+        "drift"
+    } else {
+        "ok"
+    }
+}
+
+/// `12 of 604 (2.0%)`, and how many left the funnel.
+fn drift_counts(d: &DriftRow) -> String {
+    let r = &d.result;
+    let mut s = format!(
+        "{} of {}",
+        thousands(r.drifted as f64, 0),
+        thousands(r.judged as f64, 0)
+    );
+    if r.judged > 0 {
+        s.push_str(&format!(
+            " ({:.1}%)",
+            r.drifted as f64 * 100.0 / r.judged as f64
+        ));
+    }
+    if r.left_funnel > 0 {
+        s.push_str(&format!(
+            "; {} recycled or disqualified, not judged",
+            thousands(r.left_funnel as f64, 0)
+        ));
+    }
+    s
+}
+
+fn drift_heading(card: &Scorecard) -> String {
+    let span = match card.selection.as_slice() {
+        [one] => one.label.clone(),
+        [first, .., last] => format!("{} to {}", first.label, last.label),
+        [] => String::new(),
+    };
+    format!(
+        "Definition drift: records that entered a stage in {span} and sit in it without meeting its entry criteria (source {})",
+        card.drift.first().map_or("", |d| d.source.as_str())
+    )
+}
+
 /// The human table.
 pub fn human(card: &Scorecard, heading: &str, currency: Option<&str>, color: bool) -> String {
     let mut out = format!("{heading}\n\n");
@@ -206,6 +252,46 @@ pub fn human(card: &Scorecard, heading: &str, currency: Option<&str>, color: boo
             out.push_str(&format!("  left out: {n} records {why}\n"));
         }
     }
+    if !card.drift.is_empty() {
+        out.push_str(&format!("\n{}\n", drift_heading(card)));
+        let width = card
+            .drift
+            .iter()
+            .map(|d| d.result.stage.len())
+            .max()
+            .unwrap_or(0);
+        for d in &card.drift {
+            let state = drift_state(d);
+            let painted = match state {
+                "error" => paint(state, Status::Error, color),
+                "drift" => paint(state, Status::Warn, color),
+                _ => paint(state, Status::Pass, color),
+            };
+            let pad = " ".repeat(5 - state.len() + 2);
+            let stage = format!("{:width$}", d.result.stage);
+            match &d.result.error {
+                Some(e) => out.push_str(&format!(
+                    "{painted}{pad}{stage}  not judged: {}\n  help: {}\n",
+                    e.message, e.help
+                )),
+                None => {
+                    out.push_str(&format!("{painted}{pad}{stage}  {}\n", drift_counts(d)));
+                    for e in &d.result.examples {
+                        out.push_str(&format!(
+                            "  {} (row {}{}): {}\n",
+                            e.id,
+                            e.at,
+                            e.owner
+                                .as_deref()
+                                .map(|o| format!(", owner {o}"))
+                                .unwrap_or_default(),
+                            e.failed
+                        ));
+                    }
+                }
+            }
+        }
+    }
     for (sid, streams) in &card.sources {
         for (what, s) in streams {
             if s.bad_rows > 0 {
@@ -226,8 +312,12 @@ pub fn human(card: &Scorecard, heading: &str, currency: Option<&str>, color: boo
 }
 
 fn loc(sources: &Sources, r: &Row) -> Option<Location> {
-    let file = sources.get(r.place.file)?;
-    let mut place = r.place.clone();
+    place_location(sources, &r.place)
+}
+
+fn place_location(sources: &Sources, place: &crate::model::Place) -> Option<Location> {
+    let file = sources.get(place.file)?;
+    let mut place = place.clone();
     if place.span.is_none() {
         place.span = Some(file.locate(&place.pointer, false));
     }
@@ -299,15 +389,43 @@ pub fn json(card: &Scorecard, sources: &Sources, cal: &Calendar, directory: &str
             Value::Object(o)
         })
         .collect();
+    let drift: Vec<Value> = card
+        .drift
+        .iter()
+        .map(|d| {
+            let l = place_location(sources, &d.place);
+            let r = &d.result;
+            json!({
+                "stage": r.stage,
+                "name": d.name,
+                "source": d.source,
+                "status": drift_state(d),
+                "judged": r.judged,
+                "drifted": r.drifted,
+                "left_funnel": r.left_funnel,
+                "examples": r.examples.iter().map(|e| json!({
+                    "id": e.id, "row": e.at, "entered": iso(cal, e.entered),
+                    "owner": e.owner, "failed": e.failed,
+                })).collect::<Vec<_>>(),
+                "note": r.error.as_ref().map(|e| &e.message),
+                "help": r.error.as_ref().map(|e| &e.help),
+                "file": l.as_ref().map(|l| &l.file),
+                "line": l.as_ref().map(|l| l.line),
+            })
+        })
+        .collect();
     let doc = json!({
         "version": JSON_VERSION,
         "directory": directory,
         "as_of": iso(cal, card.now),
         "periods": card.selection.iter().map(|w| &w.label).collect::<Vec<_>>(),
+        "selection_start": card.selection.first().map(|w| iso(cal, w.start)),
+        "selection_end": card.selection.last().map(|w| iso(cal, w.end)),
         "summary": {
             "pass": c[0], "warn": c[1], "fail": c[2], "no-data": c[3], "error": c[4],
         },
         "results": results,
+        "drift": drift,
         "sources": srcs,
     });
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -352,6 +470,42 @@ pub fn markdown(card: &Scorecard, heading: &str, currency: Option<&str>) -> Stri
             md_cell(&who(r)),
             md_cell(r.note.as_deref().unwrap_or("")),
         ));
+    }
+    if !card.drift.is_empty() {
+        out.push_str(&format!("\n#### {}\n\n", md_cell(&drift_heading(card))));
+        out.push_str("| Stage | Drifted | Examples |\n|---|---|---|\n");
+        for d in &card.drift {
+            let (counts, examples) = match &d.result.error {
+                Some(e) => (
+                    format!("🛑 not judged: {}", e.message),
+                    format!("help: {}", e.help),
+                ),
+                None => (
+                    format!(
+                        "{} {}",
+                        if d.result.drifted > 0 {
+                            "⚠️"
+                        } else {
+                            "✅"
+                        },
+                        drift_counts(d)
+                    ),
+                    d.result
+                        .examples
+                        .iter()
+                        .map(|e| format!("`{}`: {}", e.id, e.failed))
+                        .collect::<Vec<_>>()
+                        .join("<br>"),
+                ),
+            };
+            out.push_str(&format!(
+                "| {} `{}` | {} | {} |\n",
+                md_cell(&d.name),
+                d.result.stage,
+                md_cell(&counts),
+                md_cell(&examples)
+            ));
+        }
     }
     out
 }
@@ -452,6 +606,35 @@ pub fn github(card: &Scorecard, sources: &Sources, currency: Option<&str>) -> St
         }
         out.push_str(&format!(
             "::{level} {}::{}\n",
+            props.join(","),
+            escape_data(&msg)
+        ));
+    }
+    for d in card.drift.iter().filter(|d| drift_state(d) != "ok") {
+        let mut props = Vec::new();
+        if let Some(l) = place_location(sources, &d.place) {
+            props.push(format!("file={}", escape_property(&l.file)));
+            props.push(format!("line={}", l.line));
+        }
+        props.push(format!(
+            "title={}",
+            escape_property(&format!("definition drift in stage {}", d.result.stage))
+        ));
+        let msg = match &d.result.error {
+            Some(e) => format!("not judged: {}\nhelp: {}", e.message, e.help),
+            None => {
+                let mut m = format!(
+                    "{} of {} records that entered {} sit in it without meeting its entry criteria",
+                    d.result.drifted, d.result.judged, d.result.stage
+                );
+                for e in &d.result.examples {
+                    m.push_str(&format!("\n{}: {}", e.id, e.failed));
+                }
+                m
+            }
+        };
+        out.push_str(&format!(
+            "::warning {}::{}\n",
             props.join(","),
             escape_data(&msg)
         ));

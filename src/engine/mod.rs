@@ -22,6 +22,10 @@
 //! - `win_rate`: deals closed in the window with a known outcome: won / (won + lost).
 //! - `filter` applies to every kind before anything is counted.
 
+mod drift;
+
+pub use drift::{DriftExample, DriftSpec, StageDrift};
+
 use crate::model::calendar::{Millis, Window};
 use crate::model::duration::Duration;
 use crate::model::metric::{DealDate, Metric, MetricKind};
@@ -81,8 +85,13 @@ struct Acc {
     currencies: Vec<String>,
 }
 
-/// One thread's accumulators and the span of times it saw.
-type Worker = (Vec<Plan>, Option<(Millis, Millis)>);
+/// One reading thread's accumulators and the span of times it saw.
+#[derive(Debug, Clone)]
+struct Worker {
+    plans: Vec<Plan>,
+    drift: Option<drift::Drift>,
+    span: Option<(Millis, Millis)>,
+}
 
 /// One metric's definition, compiled against the record layout.
 #[derive(Debug, Clone)]
@@ -128,6 +137,8 @@ pub struct Results {
     pub streams: Vec<(&'static str, Stream)>,
     /// The records behind the explained request's window.
     pub explained: Vec<Explained>,
+    /// Per stage with entry criteria: its conformance (when asked for).
+    pub drift: Vec<StageDrift>,
 }
 
 /// The engine for one source.
@@ -138,19 +149,25 @@ pub struct Engine {
     need: Need,
     default_currency: Option<String>,
     owner_field: Option<usize>,
+    drift: Option<drift::Drift>,
 }
 
 fn event(name: &str, stages: &mut Vec<String>) -> Event {
     match name {
         "created" => Event::Created,
         "first_touch" => Event::FirstTouch,
-        s => Event::Stage(match stages.iter().position(|x| x == s) {
-            Some(i) => i,
-            None => {
-                stages.push(s.to_string());
-                stages.len() - 1
-            }
-        }),
+        s => Event::Stage(stage_slot(s, stages)),
+    }
+}
+
+/// The position of a stage's entry time in the leads, adding it if new.
+fn stage_slot(stage: &str, stages: &mut Vec<String>) -> usize {
+    match stages.iter().position(|x| x == stage) {
+        Some(i) => i,
+        None => {
+            stages.push(stage.to_string());
+            stages.len() - 1
+        }
     }
 }
 
@@ -254,7 +271,14 @@ impl Engine {
             need,
             default_currency: currency.map(str::to_string),
             owner_field,
+            drift: None,
         }
+    }
+
+    /// Also judges lead-definition conformance in the same pass over the leads.
+    pub fn with_drift(mut self, spec: &DriftSpec) -> Engine {
+        self.drift = Some(drift::Drift::new(spec, &mut self.need));
+        self
     }
 
     /// What the source must provide.
@@ -268,8 +292,6 @@ impl Engine {
     /// afterwards; `--explain` reads on one thread.
     pub fn run(mut self, source: &dyn DataSource) -> Results {
         let mut streams = Vec::new();
-        let mut lead_span: Option<(Millis, Millis)> = None;
-        let mut deal_span: Option<(Millis, Millis)> = None;
         let need = self.need.clone();
         let threads = if self.plans.iter().any(|p| p.explain.is_some()) {
             1
@@ -278,123 +300,68 @@ impl Engine {
         };
         let owner = self.owner_field;
         let cutoff = self.cutoff;
+        let mut lead_span = None;
         if need.leads {
-            let mut n = threads;
-            loop {
-                let mut workers: Vec<Worker> = (0..n).map(|_| (self.plans.clone(), None)).collect();
-                let r = {
-                    let mut sinks: Vec<Box<LeadSink<'_>>> = workers
-                        .iter_mut()
-                        .map(|(plans, span)| {
-                            Box::new(move |lead: &mut Lead| {
-                                let future = |t: &mut Option<Millis>| {
-                                    if t.is_some_and(|t| t > cutoff) {
-                                        *t = None;
-                                    }
-                                };
-                                lead.stages.iter_mut().for_each(future);
-                                future(&mut lead.created);
-                                future(&mut lead.first_touch);
-                                for t in lead.stages.iter().chain([&lead.created]).flatten() {
-                                    widen(span, *t);
-                                }
-                                for p in plans.iter_mut().filter(|p| !p.on_deals) {
-                                    p.lead(lead, owner);
-                                }
-                            }) as Box<LeadSink<'_>>
-                        })
-                        .collect();
-                    let mut refs: Vec<&mut LeadSink<'_>> =
-                        sinks.iter_mut().map(|b| b.as_mut()).collect();
-                    source.leads(&need, &mut refs)
-                };
-                match r {
-                    Ok(Streamed::Again) if n > 1 => {
-                        n = 1;
-                        continue;
-                    }
-                    Ok(Streamed::Again) => self.settle(
-                        Err(SourceError::new(
-                            "the source could not read its leads",
-                            "report this as a bug",
-                        )),
-                        false,
-                        "leads",
-                        &mut streams,
-                    ),
-                    Ok(Streamed::Done(stream)) => {
-                        for (plans, span) in workers {
-                            self.absorb(plans, false);
-                            if let Some((a, b)) = span {
-                                widen(&mut lead_span, a);
-                                widen(&mut lead_span, b);
+            lead_span = self.pass(false, threads, &mut streams, |workers| {
+                let mut sinks: Vec<Box<LeadSink<'_>>> = workers
+                    .iter_mut()
+                    .map(|w| {
+                        Box::new(move |lead: &mut Lead| {
+                            // Drift judges records as exported, before the cutoff.
+                            if let Some(d) = &mut w.drift {
+                                d.lead(lead);
                             }
-                        }
-                        self.settle(Ok(stream), false, "leads", &mut streams);
-                    }
-                    Err(e) => self.settle(Err(e), false, "leads", &mut streams),
-                }
-                break;
-            }
+                            let future = |t: &mut Option<Millis>| {
+                                if t.is_some_and(|t| t > cutoff) {
+                                    *t = None;
+                                }
+                            };
+                            lead.stages.iter_mut().for_each(future);
+                            future(&mut lead.created);
+                            future(&mut lead.first_touch);
+                            for t in lead.stages.iter().chain([&lead.created]).flatten() {
+                                widen(&mut w.span, *t);
+                            }
+                            for p in w.plans.iter_mut().filter(|p| !p.on_deals) {
+                                p.lead(lead, owner);
+                            }
+                        }) as Box<LeadSink<'_>>
+                    })
+                    .collect();
+                let mut refs: Vec<&mut LeadSink<'_>> =
+                    sinks.iter_mut().map(|b| b.as_mut()).collect();
+                source.leads(&need, &mut refs)
+            });
         }
+        let mut deal_span = None;
         if need.deals {
-            let mut n = threads;
-            loop {
-                let mut workers: Vec<Worker> = (0..n).map(|_| (self.plans.clone(), None)).collect();
-                let r = {
-                    let mut sinks: Vec<Box<DealSink<'_>>> = workers
-                        .iter_mut()
-                        .map(|(plans, span)| {
-                            let currency = self.default_currency.clone();
-                            Box::new(move |deal: &mut Deal| {
-                                if deal.created.is_some_and(|t| t > cutoff) {
-                                    return;
-                                }
-                                if deal.closed.is_some_and(|t| t > cutoff) {
-                                    deal.closed = None;
-                                    deal.won = None;
-                                }
-                                for t in [deal.created, deal.closed].into_iter().flatten() {
-                                    widen(span, t);
-                                }
-                                for p in plans.iter_mut().filter(|p| p.on_deals) {
-                                    p.deal(deal, owner, currency.as_deref());
-                                }
-                            }) as Box<DealSink<'_>>
-                        })
-                        .collect();
-                    let mut refs: Vec<&mut DealSink<'_>> =
-                        sinks.iter_mut().map(|b| b.as_mut()).collect();
-                    source.deals(&need, &mut refs)
-                };
-                match r {
-                    Ok(Streamed::Again) if n > 1 => {
-                        n = 1;
-                        continue;
-                    }
-                    Ok(Streamed::Again) => self.settle(
-                        Err(SourceError::new(
-                            "the source could not read its deals",
-                            "report this as a bug",
-                        )),
-                        true,
-                        "deals",
-                        &mut streams,
-                    ),
-                    Ok(Streamed::Done(stream)) => {
-                        for (plans, span) in workers {
-                            self.absorb(plans, true);
-                            if let Some((a, b)) = span {
-                                widen(&mut deal_span, a);
-                                widen(&mut deal_span, b);
+            let currency = self.default_currency.clone();
+            deal_span = self.pass(true, threads, &mut streams, |workers| {
+                let mut sinks: Vec<Box<DealSink<'_>>> = workers
+                    .iter_mut()
+                    .map(|w| {
+                        let currency = currency.clone();
+                        Box::new(move |deal: &mut Deal| {
+                            if deal.created.is_some_and(|t| t > cutoff) {
+                                return;
                             }
-                        }
-                        self.settle(Ok(stream), true, "deals", &mut streams);
-                    }
-                    Err(e) => self.settle(Err(e), true, "deals", &mut streams),
-                }
-                break;
-            }
+                            if deal.closed.is_some_and(|t| t > cutoff) {
+                                deal.closed = None;
+                                deal.won = None;
+                            }
+                            for t in [deal.created, deal.closed].into_iter().flatten() {
+                                widen(&mut w.span, t);
+                            }
+                            for p in w.plans.iter_mut().filter(|p| p.on_deals) {
+                                p.deal(deal, owner, currency.as_deref());
+                            }
+                        }) as Box<DealSink<'_>>
+                    })
+                    .collect();
+                let mut refs: Vec<&mut DealSink<'_>> =
+                    sinks.iter_mut().map(|b| b.as_mut()).collect();
+                source.deals(&need, &mut refs)
+            });
         }
         let mut explained = Vec::new();
         let values = self
@@ -413,12 +380,69 @@ impl Engine {
             deal_span,
             streams,
             explained,
+            drift: self
+                .drift
+                .take()
+                .map(drift::Drift::finish)
+                .unwrap_or_default(),
         }
     }
 
+    /// One pass over the leads (or the deals): `read` streams the source into
+    /// the workers' sinks. A parallel read the source cannot trust is redone
+    /// on one thread. Returns the span of times seen.
+    fn pass(
+        &mut self,
+        deals: bool,
+        threads: usize,
+        streams: &mut Vec<(&'static str, Stream)>,
+        read: impl Fn(&mut [Worker]) -> Result<Streamed, SourceError>,
+    ) -> Option<(Millis, Millis)> {
+        let what = if deals { "deals" } else { "leads" };
+        let mut span = None;
+        let mut n = threads;
+        let r = loop {
+            let mut workers: Vec<Worker> = (0..n)
+                .map(|_| Worker {
+                    plans: self.plans.clone(),
+                    drift: self.drift.clone().filter(|_| !deals),
+                    span: None,
+                })
+                .collect();
+            match read(&mut workers) {
+                Ok(Streamed::Again) if n > 1 => n = 1,
+                Ok(Streamed::Again) => {
+                    break Err(SourceError::new(
+                        format!("the source could not read its {what}"),
+                        "report this as a bug",
+                    ));
+                }
+                Ok(Streamed::Done(stream)) => {
+                    for w in workers {
+                        if let Some((a, b)) = w.span {
+                            widen(&mut span, a);
+                            widen(&mut span, b);
+                        }
+                        self.absorb(w, deals);
+                    }
+                    break Ok(stream);
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        if !deals && let Some(d) = &mut self.drift {
+            d.settle(r.as_ref());
+        }
+        self.settle(r, deals, what, streams);
+        span
+    }
+
     /// Adds one worker's accumulators (of lead or deal metrics) to the engine's.
-    fn absorb(&mut self, plans: Vec<Plan>, deals: bool) {
-        for (mine, theirs) in self.plans.iter_mut().zip(plans) {
+    fn absorb(&mut self, worker: Worker, deals: bool) {
+        if let (Some(mine), Some(theirs)) = (&mut self.drift, worker.drift) {
+            mine.absorb(theirs);
+        }
+        for (mine, theirs) in self.plans.iter_mut().zip(worker.plans) {
             if mine.on_deals != deals {
                 continue;
             }
@@ -486,8 +510,12 @@ fn at(lead: &Lead, e: Event) -> Option<Millis> {
     match e {
         Event::Created => lead.created,
         Event::FirstTouch => lead.first_touch,
-        Event::Stage(i) => lead.stages.get(i).copied().flatten(),
+        Event::Stage(i) => at_stage(lead, i),
     }
+}
+
+fn at_stage(lead: &Lead, slot: usize) -> Option<Millis> {
+    lead.stages.get(slot).copied().flatten()
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
