@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: `revalign check` over the acme alignment with 5,000,000 generated
 # leads (and their deals) in CSV, against DuckDB computing the same metrics over
-# the same windows with SQL (benches/check_duckdb.py, 2 threads), side by side.
+# the same windows with SQL, and the same definition-drift counts
+# (benches/check_duckdb.py, 2 threads), side by side.
 # Needs hyperfine, python3 with duckdb (`python3 -m pip install duckdb`).
 # Usage: benches/check.sh [LEADS]   (data is kept in $BENCH_DIR, default
 # /tmp/revalign-bench-check-LEADS, and reused by later runs)
@@ -19,19 +20,25 @@ fi
 echo "== $(du -h "$dir/data/leads.csv" | cut -f1) leads.csv, $(du -h "$dir/data/deals.csv" | cut -f1) deals.csv"
 args=(check "$dir" --period 2026-10 --as-of 2026-11-01 --format json)
 # The windows revalign judges (weeks, months, fiscal quarter and year around
-# October 2026), and their previous periods for relative targets, become DuckDB's plan.
+# October 2026) become DuckDB's plan.
 "$bin" "${args[@]}" > "$dir/check.json" || true
-python3 - "$dir/check.json" "$dir/plan.json" <<'PY'
+# Its definition-drift span becomes DuckDB's drift query.
+span=$(python3 - "$dir/check.json" "$dir/plan.json" <<'PY'
 import json, sys
-rows = json.load(open(sys.argv[1]))["results"]
-plan = [{"metric": r["metric"], "start": r["period_start"], "end": r["period_end"]} for r in rows]
+doc = json.load(open(sys.argv[1]))
+plan = [{"metric": r["metric"], "start": r["period_start"], "end": r["period_end"]} for r in doc["results"]]
 json.dump(plan, open(sys.argv[2], "w"))
-print(f"{len(plan)} metric windows")
+print(f"--drift-start {doc['selection_start']} --drift-end {doc['selection_end']}")
 PY
-duck="python3 benches/check_duckdb.py --threads 2 --metrics $dir/metrics.toml --leads $dir/data/leads.csv --deals $dir/data/deals.csv --plan $dir/plan.json"
+)
+echo "== $(python3 -c "import json; print(len(json.load(open('$dir/plan.json'))))" ) metric windows and definition drift over $span"
+duck="python3 benches/check_duckdb.py --threads 2 --metrics $dir/metrics.toml --leads $dir/data/leads.csv --deals $dir/data/deals.csv --plan $dir/plan.json --stages $dir/leads.toml $span"
+duck_metrics="python3 benches/check_duckdb.py --threads 2 --metrics $dir/metrics.toml --leads $dir/data/leads.csv --deals $dir/data/deals.csv --plan $dir/plan.json"
 hyperfine --warmup 1 --runs 5 --style basic -N -i \
-  -n "duckdb (2 threads)" "$duck" \
-  -n "revalign check" "$bin ${args[*]}"
+  -n "duckdb (2 threads): metrics + drift" "$duck" \
+  -n "revalign check: metrics + drift" "$bin ${args[*]}" \
+  -n "duckdb (2 threads): metrics only" "$duck_metrics" \
+  -n "revalign check --no-drift: metrics only" "$bin ${args[*]} --no-drift"
 for cmd in "$duck" "$bin ${args[*]}"; do
   /usr/bin/time -f "max RSS %M KiB: ${cmd%% *} ..." $cmd >/dev/null 2>"$dir/time" || true
   tail -1 "$dir/time"
