@@ -192,33 +192,16 @@ mod tests {
 
     #[test]
     fn pass_warn_fail() {
-        let j = |v: f64| {
-            judge(
-                &t(">= 600"),
-                Some(&t(">= 660")),
-                Unit::Count,
-                Some(v),
-                None,
-                DONE,
-            )
-            .status
+        let status = |target: &str, warn: &str, unit: Unit, v: f64| {
+            judge(&t(target), Some(&t(warn)), unit, Some(v), None, DONE).status
         };
+        let j = |v: f64| status(">= 600", ">= 660", Unit::Count, v);
         assert_eq!(j(700.0), Status::Pass);
         assert_eq!(j(660.0), Status::Pass);
         assert_eq!(j(659.0), Status::Warn);
         assert_eq!(j(600.0), Status::Warn);
         assert_eq!(j(599.0), Status::Fail);
-        let d = |v: f64| {
-            judge(
-                &t("<= 2h"),
-                Some(&t("<= 1h")),
-                Unit::Duration,
-                Some(v),
-                None,
-                DONE,
-            )
-            .status
-        };
+        let d = |v: f64| status("<= 2h", "<= 1h", Unit::Duration, v);
         assert_eq!(d(3600.0), Status::Pass);
         assert_eq!(d(3601.0), Status::Warn);
         assert_eq!(d(7201.0), Status::Fail);

@@ -564,30 +564,18 @@ impl FileSource {
                     values[i] = Value::Missing;
                     continue;
                 };
-                let raw = &row[*c];
-                if let Err(expected) = self.read(raw, slots[i].1, &mut values[i]) {
-                    bad.push(format!(
-                        "{shown}:{line}: column `{name}`: `{}` is not {expected}",
-                        String::from_utf8_lossy(raw)
-                            .chars()
-                            .take(60)
-                            .collect::<String>()
-                    ))?;
+                let at = Cell {
+                    shown,
+                    line,
+                    key: "column",
+                    name,
+                };
+                if !self.cell(&row[*c], slots[i].1, &mut values[i], &mut bad, &at)? {
                     ok = false;
                     break;
                 }
             }
-            if !ok {
-                continue;
-            }
-            let Value::Text(id) = &values[0] else {
-                bad.push(format!("{shown}:{line}: the id is empty"))?;
-                continue;
-            };
-            if !seen.insert(id_hash(id.as_bytes())) {
-                bad.push(format!(
-                    "{shown}:{line}: id `{id}` appears again (an earlier row has it; the first is kept)"
-                ))?;
+            if !ok || !admit(&values, &mut seen, &mut bad, shown, line, "row")? {
                 continue;
             }
             records += 1;
@@ -683,29 +671,18 @@ impl FileSource {
                         break;
                     }
                 };
-                if let Err(expected) = self.read(raw, slots[i].1, &mut values[i]) {
-                    bad.push(format!(
-                        "{shown}:{line}: key `{name}`: `{}` is not {expected}",
-                        String::from_utf8_lossy(raw)
-                            .chars()
-                            .take(60)
-                            .collect::<String>()
-                    ))?;
+                let at = Cell {
+                    shown,
+                    line,
+                    key: "key",
+                    name,
+                };
+                if !self.cell(raw, slots[i].1, &mut values[i], &mut bad, &at)? {
                     ok = false;
                     break;
                 }
             }
-            if !ok {
-                continue;
-            }
-            let Value::Text(id) = &values[0] else {
-                bad.push(format!("{shown}:{line}: the id is empty"))?;
-                continue;
-            };
-            if !seen.insert(id_hash(id.as_bytes())) {
-                bad.push(format!(
-                    "{shown}:{line}: id `{id}` appears again (an earlier record has it; the first is kept)"
-                ))?;
+            if !ok || !admit(&values, &mut seen, &mut bad, shown, line, "record")? {
                 continue;
             }
             stream.records += 1;
@@ -728,6 +705,35 @@ impl FileSource {
         stream.bad_rows = bad.rows;
         stream.bad_examples = bad.examples;
         Ok(stream)
+    }
+
+    /// Reads one cell into `out`. A bad value is counted in `bad` (an error
+    /// once past the tolerance) and `false` returned: the row is skipped.
+    fn cell(
+        &self,
+        raw: &[u8],
+        slot: Slot,
+        out: &mut Value,
+        bad: &mut Bad,
+        at: &Cell<'_>,
+    ) -> Result<bool, SourceError> {
+        match self.read(raw, slot, out) {
+            Ok(()) => Ok(true),
+            Err(expected) => {
+                bad.push(format!(
+                    "{}:{}: {} `{}`: `{}` is not {expected}",
+                    at.shown,
+                    at.line,
+                    at.key,
+                    at.name,
+                    String::from_utf8_lossy(raw)
+                        .chars()
+                        .take(60)
+                        .collect::<String>()
+                ))?;
+                Ok(false)
+            }
+        }
     }
 
     /// Reads one raw value into `out`; on failure says what was expected.
@@ -799,6 +805,38 @@ impl FileSource {
             "check that the export is complete, comma-separated CSV with a header row",
         )
     }
+}
+
+/// Where a cell is, for errors: `leads.csv:12: column `score``.
+struct Cell<'a> {
+    shown: &'a str,
+    line: u64,
+    /// `column` (CSV) or `key` (NDJSON).
+    key: &'static str,
+    name: &'a str,
+}
+
+/// Admits a row whose values were read: its id must be there and new. An
+/// empty or repeated id is counted in `bad` and `false` returned.
+fn admit(
+    values: &[Value],
+    seen: &mut HashSet<u64, BuildHasherDefault<Prehashed>>,
+    bad: &mut Bad,
+    shown: &str,
+    line: u64,
+    row: &str,
+) -> Result<bool, SourceError> {
+    let Value::Text(id) = &values[0] else {
+        bad.push(format!("{shown}:{line}: the id is empty"))?;
+        return Ok(false);
+    };
+    if !seen.insert(id_hash(id.as_bytes())) {
+        bad.push(format!(
+            "{shown}:{line}: id `{id}` appears again (an earlier {row} has it; the first is kept)"
+        ))?;
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 fn push_fields(out: &mut Vec<(String, Slot, bool)>, fields: &Fields) {
