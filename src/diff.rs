@@ -393,6 +393,28 @@ impl Prepared {
         out
     }
 
+    /// References to metrics, stages and teams this side does not define, with
+    /// who makes them (kinds whose files could not be read are skipped).
+    pub fn dangling(&self) -> BTreeMap<(EntityKind, String), Vec<String>> {
+        let mut out = BTreeMap::new();
+        for (kind, refs) in [
+            (EntityKind::Metric, &self.refs.metrics),
+            (EntityKind::Stage, &self.refs.stages),
+            (EntityKind::Team, &self.refs.teams),
+        ] {
+            if self.incomplete.contains(&kind.file_kind()) {
+                continue;
+            }
+            let defined = self.maps.get(&kind);
+            for (id, users) in refs {
+                if !users.is_empty() && !defined.is_some_and(|m| m.contains_key(id)) {
+                    out.insert((kind, id.clone()), users.clone());
+                }
+            }
+        }
+        out
+    }
+
     fn goal_map(&self, versioned: &BTreeSet<String>) -> Keyed {
         self.goals
             .iter()
@@ -604,6 +626,10 @@ fn fields(kind: EntityKind, id: &str, old: &Value, new: &Value, out: &mut Vec<Ch
         if ov == nv || equivalent(key, ov, nv) {
             continue;
         }
+        if kind == EntityKind::Stage && key == "entry" {
+            entry_changes(id, ov, nv, out);
+            continue;
+        }
         if kind == EntityKind::Team && key == "head" {
             if let (Some(ov), Some(nv)) = (ov, nv) {
                 let mut sub = Vec::new();
@@ -626,6 +652,94 @@ fn fields(kind: EntityKind, id: &str, old: &Value, new: &Value, out: &mut Vec<Ch
             new: nv.cloned(),
             class,
             note,
+        });
+    }
+}
+
+/// The criteria of a stage's entry predicate, keyed: the members of a
+/// top-level `all` (else the predicate itself), each by the field it compares
+/// (`score`, a second one on the field `score#2`) or, for nested `any`/`not`,
+/// by its text.
+fn criteria(v: Option<&Value>) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let Some(v) = v else { return out };
+    let list = match v.get("all").and_then(Value::as_array) {
+        Some(a) => a.clone(),
+        None => vec![v.clone()],
+    };
+    for c in list {
+        let base = match c.get("field").and_then(Value::as_str) {
+            Some(f) => f.to_string(),
+            None => c.to_string(),
+        };
+        let mut key = base.clone();
+        let mut n = 1;
+        while out.contains_key(&key) {
+            n += 1;
+            key = format!("{base}#{n}");
+        }
+        out.insert(key, c);
+    }
+    out
+}
+
+/// Whether a changed criterion makes the stage harder (`Tightened`) or easier
+/// (`Loosened`) to enter: a higher `gte`/`gt` bar, a lower `lte`/`lt` one, a
+/// shorter `in` list. `None` when it does not compare.
+fn criterion_direction(old: &Value, new: &Value) -> Option<Class> {
+    let num = |v: &Value, op: &str| v.get(op).and_then(Value::as_f64);
+    for (op, up) in [("gte", 1.0), ("gt", 1.0), ("lte", -1.0), ("lt", -1.0)] {
+        if let (Some(o), Some(n)) = (num(old, op), num(new, op)) {
+            return match ((n - o) * up).partial_cmp(&0.0)? {
+                std::cmp::Ordering::Greater => Some(Class::Tightened),
+                std::cmp::Ordering::Less => Some(Class::Loosened),
+                std::cmp::Ordering::Equal => None,
+            };
+        }
+    }
+    let set = |v: &Value| -> Option<BTreeSet<String>> {
+        v.get("in")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(Value::to_string).collect())
+    };
+    match (set(old), set(new)) {
+        (Some(o), Some(n)) if n.is_subset(&o) && n != o => Some(Class::Tightened),
+        (Some(o), Some(n)) if n.is_superset(&o) && n != o => Some(Class::Loosened),
+        _ => None,
+    }
+}
+
+/// A stage's entry criteria compared criterion by criterion. Every change is
+/// breaking (stage counts before and after no longer compare); the note says
+/// whether it makes the stage harder or easier to enter.
+fn entry_changes(id: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<Change>) {
+    let (o, n) = (criteria(old), criteria(new));
+    let keys: BTreeSet<&String> = o.keys().chain(n.keys()).collect();
+    for key in keys {
+        let (ov, nv) = (o.get(key.as_str()), n.get(key.as_str()));
+        if ov == nv {
+            continue;
+        }
+        let how = match (ov, nv) {
+            (None, Some(_)) => "a new criterion: harder to enter (tightened)".to_string(),
+            (Some(_), None) => "a criterion dropped: easier to enter (loosened)".to_string(),
+            (Some(a), Some(b)) => match criterion_direction(a, b) {
+                Some(Class::Tightened) => "harder to enter (tightened)".into(),
+                Some(Class::Loosened) => "easier to enter (loosened)".into(),
+                _ => "the criterion changed".into(),
+            },
+            (None, None) => continue,
+        };
+        out.push(Change {
+            kind: EntityKind::Stage,
+            id: id.to_string(),
+            field: Some(format!("entry.{key}")),
+            old: ov.cloned(),
+            new: nv.cloned(),
+            class: Class::Breaking,
+            note: Some(format!(
+                "{how}; stage counts before and after no longer compare"
+            )),
         });
     }
 }
@@ -712,6 +826,10 @@ fn classify(
             Some("measured by another metric: results before and after do not compare".into()),
         ),
         (EntityKind::Goal | EntityKind::Commitment, "owners" | "provider" | "consumer") => (Class::Ownership, None),
+        (EntityKind::Goal | EntityKind::Commitment, "period") => (
+            Class::Breaking,
+            Some("judged over another period: results before and after do not compare".into()),
+        ),
         (EntityKind::Metric, "owners") => (Class::Ownership, None),
         (EntityKind::Metric, "unit") => (Class::Breaking, Some("the unit changed: targets in the old unit no longer fit".into())),
         (EntityKind::Metric, "name" | "description") => (Class::Changed, None),

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, Tree};
 
-use crate::diff::{Change, Prepared, diff_prepared_kinds};
+use crate::diff::{Change, Class, Prepared, diff_prepared_kinds};
 use crate::load::schema_errors::Validators;
 use crate::load::{Loaded, RawFile, assemble, load_files, parse_file};
 use crate::model::{FileKind, Finding};
@@ -213,6 +213,25 @@ impl Repo {
             parsed: HashMap::new(),
             prepared: HashMap::new(),
         })
+    }
+
+    /// The text of a file as committed at HEAD (`None`: no such file, or no
+    /// commit yet). `path` is relative to the repository root.
+    pub fn file_at_head(&self, path: &str) -> Result<Option<String>, GitError> {
+        let head = match self.commit("HEAD") {
+            Ok(c) => c,
+            Err(GitError::Unborn) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let tree = head.tree().map_err(GitError::Git)?;
+        let Ok(entry) = tree.get_path(Path::new(path)) else {
+            return Ok(None);
+        };
+        let blob = entry
+            .to_object(&self.repo)
+            .and_then(|o| o.peel_to_blob())
+            .map_err(GitError::Git)?;
+        Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
     }
 
     /// The working tree, if the repository has one.
@@ -509,6 +528,10 @@ impl Repo {
         let mut first_parent_line: std::collections::HashSet<Oid> =
             std::collections::HashSet::new();
         let mut next_on_line = Some(head_id);
+        // Where the directory is at commits before it was moved, and the
+        // directory tree of the child that queued each commit.
+        let mut dirs: HashMap<Oid, String> = HashMap::new();
+        let mut child_trees: HashMap<Oid, (Oid, Oid)> = HashMap::new();
         let mut boundary = None;
         while let Some((time, oid)) = queue.pop() {
             let Some(commit) = pending.remove(&oid) else {
@@ -534,12 +557,27 @@ impl Repo {
                     }
                 }
             }
+            // The directory at this commit: where its child had it, unless it
+            // was moved here (followed like `git log --follow` follows a file).
+            let mut here = dirs.get(&oid).cloned().unwrap_or_else(|| dir.to_string());
+            let mut tree_id = dir_tree_id(&commit, &here)?;
+            if tree_id.is_none()
+                && let Some((child, child_tree)) = child_trees.get(&oid)
+                && let Some((moved, id)) =
+                    moved_dir(&commit, &self.repo.find_commit(*child)?, *child_tree)?
+            {
+                here = moved;
+                tree_id = Some(id);
+            }
+            if here != dir {
+                dirs.insert(oid, here.clone());
+            }
             if opts.since.is_some_and(|s| time < s) {
-                tree_ids.insert(oid, dir_tree_id(&commit, dir)?);
+                tree_ids.insert(oid, tree_id);
                 continue; // older than asked for: needed only as a parent
             }
             walked.insert(oid);
-            tree_ids.insert(oid, dir_tree_id(&commit, dir)?);
+            tree_ids.insert(oid, tree_id);
             if shallow.contains(&oid) {
                 // The boundary of a shallow clone has no parents here, but it did
                 // not add everything: history is cut, not begun.
@@ -556,6 +594,12 @@ impl Repo {
                     let pc = self.repo.find_commit(*p)?;
                     queue.push((pc.time().seconds(), *p));
                     pending.insert(*p, pc);
+                    if here != dir {
+                        dirs.insert(*p, here.clone());
+                    }
+                    if let Some(t) = tree_id {
+                        child_trees.insert(*p, (oid, t));
+                    }
                 }
             }
             if opts.until.is_none_or(|u| time <= u) {
@@ -590,10 +634,11 @@ impl Repo {
             // needed again; keeping every side held the whole history in memory.
             self.prepared.remove(&tree_of(&oid));
             // Problems of files this commit brought in (not those it inherited).
-            let prefix = if dir == "." {
+            let here = dirs.get(&oid).map_or(dir, String::as_str);
+            let prefix = if here == "." {
                 String::new()
             } else {
-                format!("{dir}/")
+                format!("{here}/")
             };
             let before = match parents.first() {
                 Some(p) => self.prepared_at(tree_of(p))?,
@@ -622,6 +667,47 @@ impl Repo {
                         o.kind == c.kind && o.id == c.id && o.field == c.field && o.new == c.new
                     })
                 });
+            }
+            // References this commit leaves dangling that no parent had. Above
+            // all for merges: two sides each consistent can merge into an
+            // inconsistent whole (one removes a metric, the other starts
+            // using it), which neither side's changes show.
+            {
+                let mut inherited = std::collections::BTreeSet::new();
+                for p in &parents {
+                    inherited.extend(
+                        self.prepared_at(tree_of(p))?
+                            .prepared
+                            .dangling()
+                            .into_keys(),
+                    );
+                }
+                for ((kind, id), users) in after.prepared.dangling() {
+                    let reported = changes
+                        .iter()
+                        .any(|c| c.kind == kind && c.id == id && c.class == Class::Breaking);
+                    if inherited.contains(&(kind, id.clone())) || reported {
+                        continue;
+                    }
+                    changes.push(Change {
+                        kind,
+                        id: id.clone(),
+                        field: None,
+                        old: None,
+                        new: None,
+                        class: Class::Breaking,
+                        note: Some(format!(
+                            "{} now refer to {} `{id}`, which does not exist here{}",
+                            users.join(", "),
+                            kind.as_str(),
+                            if parents.len() > 1 {
+                                " (each merged side alone was consistent)"
+                            } else {
+                                ""
+                            }
+                        )),
+                    });
+                }
             }
             if !opts.ids.is_empty() {
                 changes.retain(|c| {
@@ -674,6 +760,45 @@ fn dir_tree_id(commit: &Commit<'_>, dir: &str) -> Result<Option<Oid>, GitError> 
         Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
         Err(e) => Err(GitError::Git(e)),
     }
+}
+
+/// Where the alignment directory was at a commit before it was moved: the
+/// directory whose tree is the child's (moved unchanged), else the shallowest
+/// one holding a `revalign.toml` that the child no longer has (moved and
+/// edited in one commit). A directory the child still has is another
+/// alignment (an example, another team's), not this one's past.
+fn moved_dir(
+    commit: &Commit<'_>,
+    child: &Commit<'_>,
+    child_tree: Oid,
+) -> Result<Option<(String, Oid)>, GitError> {
+    let root = commit.tree()?;
+    let mut same: Option<(String, Oid)> = None;
+    let mut manifests: Vec<String> = Vec::new();
+    root.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+        let name = entry.name().unwrap_or_default();
+        if entry.kind() == Some(ObjectType::Tree) && entry.id() == child_tree {
+            same = Some((format!("{parent}{name}"), entry.id()));
+            return git2::TreeWalkResult::Abort;
+        }
+        if name == "revalign.toml" && !parent.is_empty() {
+            manifests.push(parent.trim_end_matches('/').to_string());
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .or_else(|e| if same.is_some() { Ok(()) } else { Err(e) })?;
+    if same.is_some() {
+        return Ok(same);
+    }
+    manifests.sort_by_key(|p| p.matches('/').count());
+    for path in manifests {
+        if dir_tree_id(child, &path)?.is_none()
+            && let Some(id) = dir_tree_id(commit, &path)?
+        {
+            return Ok(Some((path, id)));
+        }
+    }
+    Ok(None)
 }
 
 fn problem_line(source: &crate::load::SourceFile, f: &Finding) -> String {

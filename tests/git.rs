@@ -583,6 +583,11 @@ fn codeowners_block() {
     insta::assert_snapshot!(repo.transcript(&["codeowners"], &[]));
     assert_eq!(repo.run(&["codeowners", "--check"]).0, 1);
     assert_eq!(repo.run(&["codeowners", "--write"]).0, 0);
+    // Written but not committed: GitHub enforces the committed file.
+    let (code, _, stderr) = repo.run(&["codeowners", "--check"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not as committed"), "{stderr}");
+    repo.commit("Owners block");
     assert_eq!(repo.run(&["codeowners", "--check"]).0, 0);
     let text = repo.read(".github/CODEOWNERS");
     assert!(text.starts_with("* @acme/platform\n"), "{text}");
@@ -682,4 +687,138 @@ fn review_findings_stay_fixed() {
     let (code, stdout, _) =
         repo.run(&["diff", &c4, &c5, "--fail-on", "removed", "--format", "json"]);
     assert_eq!(code, 1, "{stdout}");
+}
+
+#[test]
+fn second_review_gaps_stay_fixed() {
+    let (mut repo, c0) = Repo::with_minimal();
+    // A goal judged over another period: results do not compare.
+    repo.edit(
+        "alignment/goals.toml",
+        "owners = [\"marketing\", \"sales\"]",
+        "owners = [\"marketing\", \"sales\"]\nperiod = \"quarter\"",
+    );
+    // Entry criteria compared criterion by criterion.
+    repo.edit(
+        "alignment/leads.toml",
+        "owner = \"marketing\"\n",
+        "owner = \"marketing\"\nentry = { all = [ { field = \"score\", gte = 65 }, { field = \"country\", in = [\"US\", \"CA\"] } ] }\n",
+    );
+    let c1 = repo.commit("Quarterly goal, MQL criteria");
+    repo.edit("alignment/leads.toml", "gte = 65", "gte = 70");
+    repo.edit(
+        "alignment/leads.toml",
+        ", { field = \"country\", in = [\"US\", \"CA\"] }",
+        ", { field = \"email\", exists = true }",
+    );
+    let c2 = repo.commit("Raise the MQL bar");
+    let list = classes(&repo, &[&c0, &c1]);
+    assert!(
+        has(&list, "goal", "better-conversion", "period", "breaking"),
+        "{list:?}"
+    );
+    let (_, stdout, _) = repo.run(&["diff", &c1, &c2, "--format", "json"]);
+    let changes = json(&stdout)["changes"].clone();
+    let entry: Vec<(String, String)> = changes
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["field"].as_str().unwrap_or("").to_string(),
+                c["note"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let note = |field: &str| {
+        entry
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| panic!("no {field} in {entry:?}"))
+    };
+    assert!(note("entry.score").starts_with("harder to enter (tightened)"));
+    assert!(note("entry.country").starts_with("a criterion dropped"));
+    assert!(note("entry.email").starts_with("a new criterion"));
+
+    // Two branches each consistent, merged into a goal on a removed metric.
+    repo.edit(
+        "alignment/metrics.toml",
+        "within = \"90d\"\n",
+        "within = \"90d\"\n\n[[metric]]\nid = \"sql_volume\"\nname = \"SQLs\"\nunit = \"count\"\nowners = [\"sales\"]\nkind = \"stage_count\"\nstage = \"sql\"\n",
+    );
+    repo.commit("Add SQL volume");
+    repo.git(&["checkout", "-q", "-b", "new-goal"]);
+    repo.write(
+        "alignment/goals/extra.toml",
+        "[[goal]]\nid = \"extra\"\ntitle = \"Extra\"\nmetric = \"sql_volume\"\ntarget = \">= 5\"\nowners = [\"marketing\", \"sales\"]\n",
+    );
+    repo.commit("A goal on SQL volume");
+    repo.git(&["checkout", "-q", "main"]);
+    let text = repo.read("alignment/metrics.toml");
+    let cut = text
+        .find("\n\n[[metric]]\nid = \"sql_volume\"")
+        .expect("metric");
+    repo.write("alignment/metrics.toml", &format!("{}\n", &text[..cut]));
+    repo.commit("Drop SQL volume, nobody uses it");
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "new-goal",
+        "-m",
+        "Merge pull request #12 from acme/new-goal",
+    ]);
+    repo.commits += 1;
+    let merge = repo.git(&["rev-parse", "HEAD"]);
+    let (_, stdout, _) = repo.run(&["history", "--format", "json"]);
+    let doc = json(&stdout);
+    let entries = doc["history"]["entries"].as_array().expect("entries");
+    let m = entries
+        .iter()
+        .find(|e| e["commit"]["id"] == merge.as_str())
+        .unwrap_or_else(|| panic!("the merge is not listed: {stdout}"));
+    assert_eq!(m["changes"][0]["class"], "breaking", "{m:#}");
+    assert!(
+        m["changes"][0]["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("goal `extra` now refer to metric `sql_volume`"),
+        "{m:#}"
+    );
+
+    // A broken file is a row of its own in the CSV; formulas are defused.
+    repo.write("alignment/sla.toml", "[[commitment]\n");
+    let broken = repo.commit("Break the SLA file");
+    let (_, csv, _) = repo.run(&["history", "--format", "csv"]);
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with(&broken) && l.contains(",warning,")),
+        "{csv}"
+    );
+    assert!(!csv.contains(",+5%") && !csv.contains(",="), "{csv}");
+    repo.git(&["checkout", "-q", &c2, "--", "alignment/sla.toml"]);
+    repo.commit("Fix the SLA file");
+
+    // Moving the alignment directory is followed, not "added everything".
+    repo.git(&["mv", "alignment", "agreement"]);
+    let moved = repo.commit("Move the agreement");
+    let (_, stdout, _) = repo.run(&["history", "--dir", "agreement", "--format", "json"]);
+    let doc = json(&stdout);
+    let entries = doc["history"]["entries"].as_array().expect("entries");
+    assert!(
+        !entries.iter().any(|e| e["commit"]["id"] == moved.as_str()),
+        "the move is no change: {stdout}"
+    );
+    assert!(
+        entries.iter().any(|e| e["commit"]["id"] == c2.as_str()),
+        "history before the move is followed: {stdout}"
+    );
+
+    // `show` resolves the defaults.
+    let (_, stdout, _) = repo.run(&["show", "agreement", "--format", "json"]);
+    let doc = json(&stdout);
+    assert_eq!(doc["alignment"]["commitments"][0]["period"], "month");
+    assert_eq!(doc["alignment"]["commitments"][0]["source"], "crm_export");
+    assert_eq!(doc["alignment"]["goals"][0]["period"], "quarter");
 }

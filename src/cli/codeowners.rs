@@ -11,7 +11,8 @@ use crate::model::FileKind;
 /// the goals, SLA, lead definitions and metric definitions, so GitHub asks for
 /// their review on every pull request that changes them. Prints the block;
 /// `--write` puts it into the CODEOWNERS file between its markers, keeping
-/// everything else; `--check` exits 1 when the committed block is out of date.
+/// everything else; `--check` exits 1 when the block is out of date in the
+/// working tree or as committed at HEAD (what GitHub enforces).
 ///
 /// GitHub lets any one owner listed on a line approve. To need every head's
 /// approval, also require code-owner review and as many approvals as there
@@ -183,12 +184,28 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         };
         let updated = splice(&existing, &block);
         if args.check {
-            return if updated == existing {
+            // What GitHub enforces is the committed file, not the working tree.
+            let committed = crate::git::Repo::discover(&root)
+                .and_then(|r| r.file_at_head(&shown_file.replace('\\', "/")));
+            let committed = match committed {
+                Ok(c) => c.unwrap_or_default(),
+                Err(e) => return Output::error(Exit::Environment, e.to_string(), e.help()),
+            };
+            let committed_ok = splice(&committed, &block) == committed;
+            return if updated == existing && committed_ok {
                 Output::ok(if ctx.quiet {
                     String::new()
                 } else {
                     format!("{shown_file} is up to date\n")
                 })
+            } else if updated == existing {
+                Output {
+                    stdout: String::new(),
+                    stderr: format!(
+                        "error: {shown_file} is up to date in the working tree but not as committed\n  help: commit {shown_file}\n"
+                    ),
+                    exit: Exit::Findings,
+                }
             } else {
                 Output {
                     stdout: String::new(),

@@ -8,7 +8,7 @@ use super::diff::{file_warnings, git_error};
 use super::{Ctx, Exit, Format, Output};
 use crate::git::{GitError, Repo, parse_time};
 use crate::load::{Loaded, default_dir, load_dir};
-use crate::model::Alignment;
+use crate::model::{Alignment, Period};
 
 /// Show the resolved agreement (teams, goals with their targets, commitments,
 /// metrics, stages) as it stood at a revision, or at a date: the last
@@ -34,7 +34,47 @@ fn values<T: serde::Serialize>(list: &[crate::model::Entity<T>]) -> Vec<serde_js
         .collect()
 }
 
-/// The alignment as JSON: every entity's resolved value.
+/// The period and source a goal or commitment is judged by: its own, else the
+/// manifest's defaults (period: month; source: the only one, if one).
+fn resolved(
+    a: &Alignment,
+    period: Option<Period>,
+    source: Option<&str>,
+) -> (Period, Option<String>) {
+    let d = a.defaults.as_ref().and_then(|d| d.value.as_ref());
+    let period = period
+        .or_else(|| d.and_then(|d| d.period))
+        .unwrap_or(Period::Month);
+    let source = source
+        .map(str::to_string)
+        .or_else(|| d.and_then(|d| d.source.clone()))
+        .or_else(|| (a.sources.len() == 1).then(|| a.sources[0].id.clone()));
+    (period, source)
+}
+
+/// Goals or commitments as JSON with the defaults applied (`period`, `source`).
+fn with_defaults<T: serde::Serialize>(
+    a: &Alignment,
+    list: &[crate::model::Entity<T>],
+    of: impl Fn(&T) -> (Option<Period>, Option<&str>),
+) -> Vec<serde_json::Value> {
+    list.iter()
+        .filter_map(|e| {
+            let v = e.value.as_ref()?;
+            let mut j = serde_json::to_value(v).ok()?;
+            let (period, source) = of(v);
+            let (period, source) = resolved(a, period, source);
+            if let Some(o) = j.as_object_mut() {
+                o.insert("period".into(), json!(period.as_str()));
+                o.insert("source".into(), json!(source));
+            }
+            Some(j)
+        })
+        .collect()
+}
+
+/// The alignment as JSON: every entity's resolved value (goals and
+/// commitments with the defaults' period and source applied).
 pub fn alignment_json(a: &Alignment) -> serde_json::Value {
     let teams: serde_json::Map<String, serde_json::Value> = a
         .teams
@@ -49,8 +89,8 @@ pub fn alignment_json(a: &Alignment) -> serde_json::Value {
         "organization": a.organization.as_ref().and_then(|o| o.value.as_ref()),
         "teams": teams,
         "metrics": values(&a.metrics),
-        "goals": values(&a.goals),
-        "commitments": values(&a.commitments),
+        "goals": with_defaults(a, &a.goals, |g| (g.period, g.source.as_deref())),
+        "commitments": with_defaults(a, &a.commitments, |c| (c.period, c.source.as_deref())),
         "review": a.reviews.first().and_then(|r| r.value.as_ref()),
         "stages": values(&a.stages),
         "handoffs": values(&a.handoffs),
@@ -61,6 +101,13 @@ pub fn alignment_json(a: &Alignment) -> serde_json::Value {
 
 fn human(a: &Alignment, label: &str) -> String {
     let mut out = format!("The agreement at {label}\n");
+    let w = (a.teams.iter().map(|e| e.id.len()))
+        .chain(a.goals.iter().map(|e| e.id.len()))
+        .chain(a.commitments.iter().map(|e| e.id.len()))
+        .chain(a.metrics.iter().map(|e| e.id.len()))
+        .max()
+        .unwrap_or(0)
+        + 1;
     if let Some(o) = a.organization.as_ref().and_then(|o| o.value.as_ref()) {
         out.push_str(&format!(
             "\n{} ({}, fiscal year from {:?})\n",
@@ -71,7 +118,7 @@ fn human(a: &Alignment, label: &str) -> String {
     for t in &a.teams {
         if let Some(v) = &t.value {
             out.push_str(&format!(
-                "  {:<18} {} (head: {} <{}>)\n",
+                "  {:<w$} {} (head: {} <{}>)\n",
                 t.id, v.name, v.head.name, v.head.email
             ));
         }
@@ -84,7 +131,8 @@ fn human(a: &Alignment, label: &str) -> String {
                 .as_ref()
                 .map(|w| format!(", warn {w}"))
                 .unwrap_or_default();
-            let period = v.period.map_or("default period", |p| p.as_str());
+            let (period, _) = resolved(a, v.period, v.source.as_deref());
+            let period = period.as_str();
             let from = v
                 .effective_from
                 .as_ref()
@@ -96,7 +144,7 @@ fn human(a: &Alignment, label: &str) -> String {
                 .map(|d| format!(" until {d}"))
                 .unwrap_or_default();
             out.push_str(&format!(
-                "  {:<18} {} {}{warn} per {period}{from}{until}  [{}]\n",
+                "  {:<w$} {} {}{warn} per {period}{from}{until}  [{}]\n",
                 g.id,
                 v.metric,
                 v.target,
@@ -112,9 +160,28 @@ fn human(a: &Alignment, label: &str) -> String {
                 .as_ref()
                 .map(|w| format!(", warn {w}"))
                 .unwrap_or_default();
+            let (period, _) = resolved(a, v.period, v.source.as_deref());
             out.push_str(&format!(
-                "  {:<18} {} → {}: {} {}{warn}\n",
-                c.id, v.provider, v.consumer, v.metric, v.target
+                "  {:<w$} {} → {}: {} {}{warn} per {}\n",
+                c.id,
+                v.provider,
+                v.consumer,
+                v.metric,
+                v.target,
+                period.as_str()
+            ));
+        }
+    }
+    out.push_str("\nMetrics\n");
+    for m in &a.metrics {
+        if let Some(v) = &m.value {
+            out.push_str(&format!(
+                "  {:<w$} {} ({}, {})  [{}]\n",
+                m.id,
+                v.name,
+                v.kind.as_str(),
+                v.unit.as_str(),
+                v.owners.join(", ")
             ));
         }
     }
@@ -127,6 +194,24 @@ fn human(a: &Alignment, label: &str) -> String {
             .join(" → "),
     );
     out.push('\n');
+    if !a.handoffs.is_empty() {
+        out.push_str("\nHandoffs\n");
+        for h in &a.handoffs {
+            if let Some(v) = &h.value {
+                out.push_str(&format!(
+                    "  at {:<15} to {}, accepted or rejected within {}{}\n",
+                    v.stage,
+                    v.to,
+                    v.accept_within,
+                    if v.reason_required {
+                        " (rejections need a reason)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+    }
     out
 }
 

@@ -374,7 +374,21 @@ pub fn history_json(h: &History) -> String {
     s
 }
 
-/// The audit log as CSV: one row per change.
+/// A CSV cell a spreadsheet will not evaluate.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// The audit log as CSV: one row per change, and one per warning (a file that
+/// could not be read at that commit: `kind` is `warning`, the message in
+/// `note`), so a commit that only broke a file is in the log too. Cells that a
+/// spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return, like the target `+5%`) are prefixed with `'`, as
+/// OWASP advises for CSV injection.
 pub fn history_csv(h: &History) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record([
@@ -392,30 +406,48 @@ pub fn history_csv(h: &History) -> String {
         "class",
         "note",
     ]);
+    let text = |v: &Option<serde_json::Value>| {
+        v.as_ref()
+            .map(|v| value_text(&Some(v.clone())))
+            .unwrap_or_default()
+    };
     for e in &h.entries {
         let c = &e.commit;
-        for ch in &e.changes {
-            let _ = w.write_record([
-                c.id.as_str(),
-                &c.date,
-                &c.author,
-                &c.email,
-                &c.pull_request.map(|n| n.to_string()).unwrap_or_default(),
-                &c.subject,
-                ch.kind.as_str(),
-                &ch.id,
-                ch.field.as_deref().unwrap_or(""),
-                &ch.old
-                    .as_ref()
-                    .map(|v| value_text(&Some(v.clone())))
-                    .unwrap_or_default(),
-                &ch.new
-                    .as_ref()
-                    .map(|v| value_text(&Some(v.clone())))
-                    .unwrap_or_default(),
-                ch.class.as_str(),
-                ch.note.as_deref().unwrap_or(""),
-            ]);
+        let commit = [
+            c.id.clone(),
+            c.date.clone(),
+            c.author.clone(),
+            c.email.clone(),
+            c.pull_request.map(|n| n.to_string()).unwrap_or_default(),
+            c.subject.clone(),
+        ];
+        let rows = e
+            .changes
+            .iter()
+            .map(|ch| {
+                [
+                    ch.kind.as_str().to_string(),
+                    ch.id.clone(),
+                    ch.field.clone().unwrap_or_default(),
+                    text(&ch.old),
+                    text(&ch.new),
+                    ch.class.as_str().to_string(),
+                    ch.note.clone().unwrap_or_default(),
+                ]
+            })
+            .chain(e.warnings.iter().map(|warning| {
+                let mut row: [String; 7] = Default::default();
+                row[0] = "warning".into();
+                row[6] = warning.clone();
+                row
+            }));
+        for row in rows {
+            let _ = w.write_record(
+                commit
+                    .iter()
+                    .chain(&row)
+                    .map(|cell| inert(cell).into_owned()),
+            );
         }
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
