@@ -510,16 +510,22 @@ impl Repo {
 
     /// The commits that changed the agreement, newest first, with their changes.
     pub fn history(&mut self, dir: &str, opts: &HistoryOptions) -> Result<History, GitError> {
-        let head = self.commit("HEAD")?;
+        let (head_id, head_time) = {
+            let head = self.commit("HEAD")?;
+            (head.id(), head.time().seconds())
+        };
         let shallow = self.shallow_ids();
         // Newest first by committer time, like `git log`. Each commit object and
         // its root tree are read once: the parents' times come from the commits
         // read when they are queued, kept until they are visited.
         let mut queue: BinaryHeap<(i64, Oid)> = BinaryHeap::new();
-        let mut pending: HashMap<Oid, Commit<'_>> = HashMap::new();
-        let head_id = head.id();
-        queue.push((head.time().seconds(), head.id()));
-        pending.insert(head.id(), head);
+        // Commits and trees are read raw from the object database: the walk
+        // needs only ids, parents, times and subjects, and libgit2's parsed
+        // objects (and their cache) cost more than the reading itself.
+        let odb = self.repo.odb()?;
+        let mut pending: HashMap<Oid, RawCommit> = HashMap::new();
+        queue.push((head_time, head_id));
+        pending.insert(head_id, RawCommit::read(&odb, head_id)?);
         let mut visited: Vec<(Oid, Vec<Oid>)> = Vec::new();
         let mut tree_ids: HashMap<Oid, Option<Oid>> = HashMap::new();
         let mut walked: std::collections::HashSet<Oid> = std::collections::HashSet::new();
@@ -539,32 +545,31 @@ impl Repo {
             };
             if next_on_line == Some(oid) {
                 first_parent_line.insert(oid);
-                next_on_line = commit.parent_ids().next();
+                next_on_line = commit.parents.first().copied();
             }
             let on_line = first_parent_line.contains(&oid);
-            if let Some(pr) = pull_request(&String::from_utf8_lossy(
-                commit.summary_bytes().unwrap_or_default(),
-            ))
-            .or_else(|| via_pr.get(&oid).copied().filter(|_| !on_line))
+            if let Some(pr) = pull_request(&commit.subject)
+                .or_else(|| via_pr.get(&oid).copied().filter(|_| !on_line))
             {
                 // Commits brought in by a merge's other parents came through its PR.
-                for p in commit.parent_ids().skip(1) {
-                    via_pr.entry(p).or_insert(pr);
+                for p in commit.parents.iter().skip(1) {
+                    via_pr.entry(*p).or_insert(pr);
                 }
-                if !on_line {
-                    for p in commit.parent_ids().take(1) {
-                        via_pr.entry(p).or_insert(pr);
-                    }
+                if !on_line && let Some(p) = commit.parents.first() {
+                    via_pr.entry(*p).or_insert(pr);
                 }
             }
             // The directory at this commit: where its child had it, unless it
             // was moved here (followed like `git log --follow` follows a file).
             let mut here = dirs.get(&oid).cloned().unwrap_or_else(|| dir.to_string());
-            let mut tree_id = dir_tree_id(&commit, &here)?;
+            let mut tree_id = raw_dir_tree(&odb, commit.tree, &here)?;
             if tree_id.is_none()
                 && let Some((child, child_tree)) = child_trees.get(&oid)
-                && let Some((moved, id)) =
-                    moved_dir(&commit, &self.repo.find_commit(*child)?, *child_tree)?
+                && let Some((moved, id)) = moved_dir(
+                    &self.repo.find_commit(oid)?,
+                    &self.repo.find_commit(*child)?,
+                    *child_tree,
+                )?
             {
                 here = moved;
                 tree_id = Some(id);
@@ -584,15 +589,14 @@ impl Repo {
                 boundary = Some(oid.to_string());
                 continue;
             }
-            let parents: Vec<Oid> = if opts.first_parent {
-                commit.parent_ids().take(1).collect()
-            } else {
-                commit.parent_ids().collect()
-            };
+            let mut parents = commit.parents;
+            if opts.first_parent {
+                parents.truncate(1);
+            }
             for p in &parents {
                 if !tree_ids.contains_key(p) && !pending.contains_key(p) {
-                    let pc = self.repo.find_commit(*p)?;
-                    queue.push((pc.time().seconds(), *p));
+                    let pc = RawCommit::read(&odb, *p)?;
+                    queue.push((pc.time, *p));
                     pending.insert(*p, pc);
                     if here != dir {
                         dirs.insert(*p, here.clone());
@@ -607,6 +611,7 @@ impl Repo {
             }
         }
         drop(pending);
+        drop(odb);
         let mut changed = Vec::new();
         for (oid, parents) in visited {
             let mine = tree_ids.get(&oid).copied().flatten();
@@ -746,6 +751,93 @@ impl Repo {
     pub fn info(&self, commit: &Commit<'_>) -> CommitInfo {
         info(commit)
     }
+}
+
+/// What the history walk needs of a commit, parsed from its raw object.
+struct RawCommit {
+    tree: Oid,
+    parents: Vec<Oid>,
+    /// Committer time, seconds since the epoch.
+    time: i64,
+    /// The first line of the message.
+    subject: String,
+}
+
+impl RawCommit {
+    fn read(odb: &git2::Odb<'_>, oid: Oid) -> Result<RawCommit, GitError> {
+        let obj = odb.read(oid)?;
+        let bad = || {
+            GitError::Git(git2::Error::from_str(&format!(
+                "commit {oid} does not parse"
+            )))
+        };
+        let data = obj.data();
+        let (head, message) = match data.windows(2).position(|w| w == b"\n\n") {
+            Some(i) => (&data[..i], &data[i + 2..]),
+            None => (data, &b""[..]),
+        };
+        let mut tree = None;
+        let mut parents = Vec::new();
+        let mut time = None;
+        for line in head.split(|b| *b == b'\n') {
+            let hex = |rest: &[u8]| {
+                std::str::from_utf8(rest)
+                    .ok()
+                    .and_then(|h| Oid::from_str(h.trim()).ok())
+            };
+            if let Some(rest) = line.strip_prefix(b"tree ") {
+                tree = hex(rest);
+            } else if let Some(rest) = line.strip_prefix(b"parent ") {
+                parents.push(hex(rest).ok_or_else(bad)?);
+            } else if let Some(rest) = line.strip_prefix(b"committer ") {
+                // `Name <email> 1767600000 +0100`: the time is the second-last word.
+                let text = String::from_utf8_lossy(rest);
+                time = text.rsplit(' ').nth(1).and_then(|t| t.parse::<i64>().ok());
+            }
+        }
+        let subject = message.split(|b| *b == b'\n').next().unwrap_or_default();
+        Ok(RawCommit {
+            tree: tree.ok_or_else(bad)?,
+            parents,
+            time: time.ok_or_else(bad)?,
+            subject: String::from_utf8_lossy(subject).into_owned(),
+        })
+    }
+}
+
+/// The id of the tree at `path` below a root tree, read raw (`None`: no such directory).
+fn raw_dir_tree(odb: &git2::Odb<'_>, root: Oid, path: &str) -> Result<Option<Oid>, GitError> {
+    if path == "." || path.is_empty() {
+        return Ok(Some(root));
+    }
+    let mut tree = root;
+    for name in path.split('/').filter(|p| !p.is_empty()) {
+        let obj = odb.read(tree)?;
+        let mut data = obj.data();
+        let mut found = None;
+        // Entries: `<octal mode> <name>\0<20-byte id>`.
+        while let Some(sp) = data.iter().position(|b| *b == b' ') {
+            let Some(nul) = data[sp..].iter().position(|b| *b == 0).map(|i| sp + i) else {
+                break;
+            };
+            if data.len() < nul + 21 {
+                break;
+            }
+            if &data[sp + 1..nul] == name.as_bytes() {
+                let is_tree = &data[..sp] == b"40000";
+                found = is_tree
+                    .then(|| Oid::from_bytes(&data[nul + 1..nul + 21]).ok())
+                    .flatten();
+                break;
+            }
+            data = &data[nul + 21..];
+        }
+        match found {
+            Some(id) => tree = id,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(tree))
 }
 
 /// The id of the alignment directory's tree at a commit (`None`: no such directory).
