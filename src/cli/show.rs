@@ -99,6 +99,14 @@ pub fn alignment_json(a: &Alignment) -> serde_json::Value {
     })
 }
 
+/// `prefix` and the value, or nothing.
+fn affix(prefix: &str, value: &Option<String>) -> String {
+    value
+        .as_ref()
+        .map(|v| format!("{prefix}{v}"))
+        .unwrap_or_default()
+}
+
 fn human(a: &Alignment, label: &str) -> String {
     let mut out = format!("The agreement at {label}\n");
     let w = (a.teams.iter().map(|e| e.id.len()))
@@ -126,23 +134,11 @@ fn human(a: &Alignment, label: &str) -> String {
     out.push_str("\nGoals\n");
     for g in &a.goals {
         if let Some(v) = &g.value {
-            let warn = v
-                .warn
-                .as_ref()
-                .map(|w| format!(", warn {w}"))
-                .unwrap_or_default();
+            let warn = affix(", warn ", &v.warn);
             let (period, _) = resolved(a, v.period, v.source.as_deref());
             let period = period.as_str();
-            let from = v
-                .effective_from
-                .as_ref()
-                .map(|d| format!(" from {d}"))
-                .unwrap_or_default();
-            let until = v
-                .effective_until
-                .as_ref()
-                .map(|d| format!(" until {d}"))
-                .unwrap_or_default();
+            let from = affix(" from ", &v.effective_from);
+            let until = affix(" until ", &v.effective_until);
             out.push_str(&format!(
                 "  {:<w$} {} {}{warn} per {period}{from}{until}  [{}]\n",
                 g.id,
@@ -155,11 +151,7 @@ fn human(a: &Alignment, label: &str) -> String {
     out.push_str("\nSLA commitments\n");
     for c in &a.commitments {
         if let Some(v) = &c.value {
-            let warn = v
-                .warn
-                .as_ref()
-                .map(|w| format!(", warn {w}"))
-                .unwrap_or_default();
+            let warn = affix(", warn ", &v.warn);
             let (period, _) = resolved(a, v.period, v.source.as_deref());
             out.push_str(&format!(
                 "  {:<w$} {} → {}: {} {}{warn} per {}\n",
