@@ -677,9 +677,13 @@ impl Repo {
             // all for merges: two sides each consistent can merge into an
             // inconsistent whole (one removes a metric, the other starts
             // using it), which neither side's changes show.
-            {
-                let mut inherited = std::collections::BTreeSet::new();
-                for p in &parents {
+            // Most commits leave nothing dangling: the parents are looked at
+            // only when this one does (the first parent is `before`).
+            let dangling = after.prepared.dangling();
+            if !dangling.is_empty() {
+                let mut inherited: std::collections::BTreeSet<_> =
+                    before.prepared.dangling().into_keys().collect();
+                for p in parents.iter().skip(1) {
                     inherited.extend(
                         self.prepared_at(tree_of(p))?
                             .prepared
@@ -687,7 +691,7 @@ impl Repo {
                             .into_keys(),
                     );
                 }
-                for ((kind, id), users) in after.prepared.dangling() {
+                for ((kind, id), users) in dangling {
                     let reported = changes
                         .iter()
                         .any(|c| c.kind == kind && c.id == id && c.class == Class::Breaking);

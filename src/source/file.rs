@@ -866,6 +866,14 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// Copies a row's id (a text value, checked by `admit`), reusing the buffer.
+fn copy_id(dst: &mut String, id: &Value) {
+    if let Value::Text(id) = id {
+        dst.clear();
+        dst.push_str(id);
+    }
+}
+
 /// Copies a value, reusing the destination's text buffer.
 fn assign(dst: &mut Value, src: &Value) {
     match (dst, src) {
@@ -903,11 +911,8 @@ impl DataSource for FileSource {
                     ..Lead::default()
                 };
                 move |values: &[Value], at: u64| {
-                    if let Value::Text(id) = &values[0] {
-                        lead.id.clear();
-                        lead.id.push_str(id);
-                    }
                     lead.at = at;
+                    copy_id(&mut lead.id, &values[0]);
                     lead.created = time(&values[1]);
                     lead.first_touch = time(&values[2]);
                     for s in 0..stages {
@@ -934,11 +939,8 @@ impl DataSource for FileSource {
                     ..Deal::default()
                 };
                 move |values: &[Value], at: u64| {
-                    if let Value::Text(id) = &values[0] {
-                        deal.id.clear();
-                        deal.id.push_str(id);
-                    }
                     deal.at = at;
+                    copy_id(&mut deal.id, &values[0]);
                     deal.created = time(&values[1]);
                     let is_closed = match values[3] {
                         Value::Bool(b) => Some(b),
