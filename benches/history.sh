@@ -18,6 +18,9 @@ echo "revalign history entries: $("$bin" -C "$work/repo" history --dir alignment
 hyperfine --warmup 3 --runs 15 --style basic -N \
   -n "git log -- alignment" "git -C $work/repo log --format=%H -- alignment" \
   -n "revalign history" "$bin -C $work/repo history --dir alignment --format json"
+# The same two commands alternated run after run: the ratio the aim is judged by
+# (hyperfine's ratio above also carries the machine's drift between its blocks).
+python3 benches/paired.py 30 "git -C $work/repo log --format=%H -- alignment" "$bin -C $work/repo history --dir alignment --format json" | sed "s|$work|<tmp>|g"
 for cmd in "git -C $work/repo log --format=%H -- alignment" "$bin -C $work/repo history --dir alignment --format json"; do
   /usr/bin/time -f "max RSS %M KiB: $cmd" $cmd >/dev/null 2>"$work/time" || true
   tail -1 "$work/time" | sed "s|$work|<tmp>|g"

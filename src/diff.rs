@@ -393,6 +393,15 @@ impl Prepared {
         out
     }
 
+    /// The id of every entity on this side, as changes name them.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.maps
+            .values()
+            .flat_map(|keyed| keyed.keys())
+            .chain(self.goals.iter().map(|(id, _, _)| id))
+            .map(String::as_str)
+    }
+
     /// References to metrics, stages and teams this side does not define, with
     /// who makes them (kinds whose files could not be read are skipped).
     pub fn dangling(&self) -> BTreeMap<(EntityKind, String), Vec<String>> {

@@ -2,9 +2,13 @@
 //! checkout needed, so it works in CI and bare clones), the merge base to diff a
 //! pull request against, and the history of the alignment directory.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
 
 use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, Tree};
 
@@ -126,15 +130,71 @@ fn info(c: &Commit<'_>) -> CommitInfo {
 /// A repository opened for reading alignments.
 pub struct Repo {
     repo: Repository,
-    validators: Validators,
-    /// Each file prepared once per blob and kind (a blob may sit under two names).
-    parsed: HashMap<(Oid, Option<FileKind>), Rc<BlobSide>>,
+    blobs: Blobs,
+    /// Sides of the history diff by directory tree. All are kept until the
+    /// repository is dropped: the second thread prepares them all ahead anyway.
     prepared: HashMap<Option<Oid>, Rc<Side>>,
+}
+
+/// Prepares sides of a history diff from directory trees, each file parsed
+/// and prepared once per blob and kind (a blob may sit under two names).
+/// The history walk runs a second one on its own thread and repository.
+struct Blobs {
+    validators: Arc<Validators>,
+    parsed: HashMap<(Oid, Option<FileKind>), Rc<BlobSide>>,
+}
+
+impl Blobs {
+    /// One side of a history diff, from the directory's tree id.
+    fn side(&mut self, repo: &Repository, tree: Option<Oid>) -> Result<Side, GitError> {
+        let mut warnings = Vec::new();
+        let mut parts = Vec::new();
+        let mut files = Vec::new();
+        if let Some(tree_id) = tree {
+            for (rel, oid) in tree_files(repo, tree_id)? {
+                let key = (oid, FileKind::of_path(&rel));
+                if !self.parsed.contains_key(&key) {
+                    let bytes = repo.find_blob(oid)?.content().to_vec();
+                    let raw = RawFile {
+                        name: rel.clone(),
+                        rel: rel.clone(),
+                        bytes: Ok(bytes),
+                    };
+                    let (source, parsed) = parse_file(raw, 0, &self.validators, false);
+                    // Problems reading the file itself, kept with the blob so every
+                    // commit that brings this blob in can say so.
+                    let problems = parsed
+                        .findings
+                        .iter()
+                        .filter(|f| f.code != crate::model::Code::UnknownFile)
+                        .map(|f| problem_line(&source, f))
+                        .collect();
+                    let prepared = Prepared::of(&assemble([(0, &parsed)]));
+                    self.parsed.insert(key, Rc::new((prepared, problems)));
+                }
+                if let Some(p) = self.parsed.get(&key) {
+                    for problem in &p.1 {
+                        warnings.push((oid, format!("{rel}:{problem}")));
+                    }
+                    parts.push(Rc::clone(p));
+                }
+                files.push(key);
+            }
+        }
+        Ok(Side {
+            prepared: Prepared::merge(parts.iter().map(|p| &p.0)),
+            files,
+            warnings,
+        })
+    }
 }
 
 /// One file as the history walk keeps it per blob: its entities prepared for
 /// diffing, and the problems reading it (`line:col: message [code]`).
 type BlobSide = (Prepared, Vec<String>);
+
+/// Sides prepared ahead by the history walk's second thread, by directory tree.
+type Ahead = Receiver<(Oid, Result<Side, GitError>)>;
 
 /// One side of a history diff: the prepared alignment, the files it was made of
 /// (blob and kind), and the problems reading them.
@@ -195,6 +255,10 @@ pub struct History {
     pub entries: Vec<Entry>,
     /// The shallow clone's boundary, where history stops (not a commit that added everything).
     pub shallow_boundary: Option<String>,
+    /// Requested ids that no change in the range names and HEAD does not
+    /// define, each with the closest id HEAD defines.
+    #[serde(skip)]
+    pub unknown_ids: Vec<(String, Option<String>)>,
 }
 
 impl Repo {
@@ -203,15 +267,18 @@ impl Repo {
         // Like git itself, trust the object store instead of re-hashing every
         // object read; SHA-1 of each of 20,000 trees was a third of `history`.
         git2::opts::strict_hash_verification(false);
+        git2::opts::enable_caching(false);
         let repo = Repository::discover(path).map_err(|e| match e.code() {
             ErrorCode::NotFound => GitError::NotARepository(path.display().to_string()),
             _ => GitError::Git(e),
         })?;
         Ok(Repo {
             repo,
-            validators: Validators::new(),
-            parsed: HashMap::new(),
-            prepared: HashMap::new(),
+            blobs: Blobs {
+                validators: Arc::new(Validators::new()),
+                parsed: HashMap::default(),
+            },
+            prepared: HashMap::default(),
         })
     }
 
@@ -388,39 +455,6 @@ impl Repo {
         }
     }
 
-    /// The alignment files in a directory tree: top-level `.toml` files, and any
-    /// below a folder named after a file kind. `(path relative to dir, blob id)`.
-    fn files(&self, tree: &Tree<'_>) -> Result<Vec<(String, Oid)>, GitError> {
-        let mut out = Vec::new();
-        let mut stack: Vec<(Oid, String, usize)> = vec![(tree.id(), String::new(), 0)];
-        while let Some((oid, prefix, depth)) = stack.pop() {
-            let t = self.repo.find_tree(oid)?;
-            for entry in t.iter() {
-                let name = String::from_utf8_lossy(entry.name_bytes()).into_owned();
-                let name = name.as_str();
-                if name.starts_with('.') {
-                    continue;
-                }
-                let rel = if prefix.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{prefix}/{name}")
-                };
-                match entry.kind() {
-                    Some(ObjectType::Tree) if crate::load::descend(name, depth) => {
-                        stack.push((entry.id(), rel, depth + 1));
-                    }
-                    Some(ObjectType::Blob) if name.ends_with(".toml") => {
-                        out.push((rel, entry.id()))
-                    }
-                    _ => {}
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
-    }
-
     fn raw_files(&self, commit: &Commit<'_>, dir: &str) -> Result<Vec<(RawFile, Oid)>, GitError> {
         let Some(tree) = self.dir_tree(commit, dir)? else {
             return Ok(Vec::new());
@@ -431,7 +465,7 @@ impl Repo {
         } else {
             format!("{dir}/")
         };
-        self.files(&tree)?
+        tree_files(&self.repo, tree.id())?
             .into_iter()
             .map(|(rel, oid)| {
                 let blob = self.repo.find_blob(oid)?;
@@ -459,53 +493,65 @@ impl Repo {
     }
 
     /// One side of a history diff, from the directory's tree id: prepared once
-    /// per tree, from files each parsed and prepared once per blob.
-    fn prepared_at(&mut self, tree: Option<Oid>) -> Result<Rc<Side>, GitError> {
-        if let Some(p) = self.prepared.get(&tree) {
-            return Ok(Rc::clone(p));
-        }
-        let mut warnings = Vec::new();
-        let mut parts = Vec::new();
-        let mut files = Vec::new();
-        if let Some(tree_id) = tree {
-            let t = self.repo.find_tree(tree_id)?;
-            for (rel, oid) in self.files(&t)? {
-                let key = (oid, FileKind::of_path(&rel));
-                if !self.parsed.contains_key(&key) {
-                    let bytes = self.repo.find_blob(oid)?.content().to_vec();
-                    let raw = RawFile {
-                        name: rel.clone(),
-                        rel: rel.clone(),
-                        bytes: Ok(bytes),
-                    };
-                    let (source, parsed) = parse_file(raw, 0, &self.validators, false);
-                    // Problems reading the file itself, kept with the blob so every
-                    // commit that brings this blob in can say so.
-                    let problems = parsed
-                        .findings
-                        .iter()
-                        .filter(|f| f.code != crate::model::Code::UnknownFile)
-                        .map(|f| problem_line(&source, f))
-                        .collect();
-                    let prepared = Prepared::of(&assemble([(0, &parsed)]));
-                    self.parsed.insert(key, Rc::new((prepared, problems)));
+    /// per tree, by the history walk's second thread where it was sent there.
+    fn prepared_at(
+        &mut self,
+        tree: Option<Oid>,
+        ahead: &mut Option<Ahead>,
+    ) -> Result<Rc<Side>, GitError> {
+        loop {
+            if let Some(p) = self.prepared.get(&tree) {
+                return Ok(Rc::clone(p));
+            }
+            // Sides arrive in the order the walk met their trees; wait for this
+            // one, keeping the others for later. Without a second thread (or a
+            // tree it was not given) the side is prepared here.
+            let (Some(_), Some(rx)) = (tree, ahead.as_ref()) else {
+                break;
+            };
+            match rx.recv() {
+                Ok((id, side)) => {
+                    self.prepared.insert(Some(id), Rc::new(side?));
                 }
-                if let Some(p) = self.parsed.get(&key) {
-                    for problem in &p.1 {
-                        warnings.push((oid, format!("{rel}:{problem}")));
-                    }
-                    parts.push(Rc::clone(p));
-                }
-                files.push(key);
+                Err(_) => *ahead = None,
             }
         }
-        let prepared = Rc::new(Side {
-            prepared: Prepared::merge(parts.iter().map(|p| &p.0)),
-            files,
-            warnings,
-        });
-        self.prepared.insert(tree, Rc::clone(&prepared));
-        Ok(prepared)
+        let side = Rc::new(self.blobs.side(&self.repo, tree)?);
+        self.prepared.insert(tree, Rc::clone(&side));
+        Ok(side)
+    }
+
+    /// Starts the thread that prepares sides ahead of the history diff, on its
+    /// own handle of the repository. `None` where it cannot start: the sides are
+    /// then prepared as they are needed.
+    fn preparer(&self) -> (Option<Sender<Oid>>, Option<Ahead>) {
+        let (tx, trees) = channel::<Oid>();
+        let (done, rx) = channel();
+        let path = self.repo.path().to_path_buf();
+        let validators = Arc::clone(&self.blobs.validators);
+        let started = std::thread::Builder::new()
+            .name("prepare".into())
+            .spawn(move || {
+                let Ok(repo) = Repository::open(&path) else {
+                    return;
+                };
+                let mut blobs = Blobs {
+                    validators,
+                    parsed: HashMap::default(),
+                };
+                for tree in trees {
+                    let side = blobs.side(&repo, Some(tree));
+                    if done.send((tree, side)).is_err() {
+                        break;
+                    }
+                }
+                // Freed here, off the walk's thread, once the walk has ended.
+                drop(blobs);
+            });
+        match started {
+            Ok(_) => (Some(tx), Some(rx)),
+            Err(_) => (None, None),
+        }
     }
 
     /// The commits that changed the agreement, newest first, with their changes.
@@ -523,22 +569,25 @@ impl Repo {
         // needs only ids, parents, times and subjects, and libgit2's parsed
         // objects (and their cache) cost more than the reading itself.
         let odb = self.repo.odb()?;
-        let mut pending: HashMap<Oid, RawCommit> = HashMap::new();
+        let mut pending: HashMap<Oid, RawCommit> = HashMap::default();
         queue.push((head_time, head_id));
         pending.insert(head_id, RawCommit::read(&odb, head_id)?);
         let mut visited: Vec<(Oid, Vec<Oid>)> = Vec::new();
-        let mut tree_ids: HashMap<Oid, Option<Oid>> = HashMap::new();
-        let mut walked: std::collections::HashSet<Oid> = std::collections::HashSet::new();
+        let mut tree_ids: HashMap<Oid, Option<Oid>> = HashMap::default();
+        let mut walked: HashSet<Oid> = HashSet::default();
         // The pull request each side-branch commit came in through.
-        let mut via_pr: HashMap<Oid, u64> = HashMap::new();
-        let mut first_parent_line: std::collections::HashSet<Oid> =
-            std::collections::HashSet::new();
+        let mut via_pr: HashMap<Oid, u64> = HashMap::default();
+        let mut first_parent_line: HashSet<Oid> = HashSet::default();
         let mut next_on_line = Some(head_id);
         // Where the directory is at commits before it was moved, and the
         // directory tree of the child that queued each commit.
-        let mut dirs: HashMap<Oid, String> = HashMap::new();
-        let mut child_trees: HashMap<Oid, (Oid, Oid)> = HashMap::new();
+        let mut dirs: HashMap<Oid, String> = HashMap::default();
+        let mut child_trees: HashMap<Oid, (Oid, Oid)> = HashMap::default();
         let mut boundary = None;
+        // A second thread prepares each directory tree the walk meets (parsing,
+        // validating, keying entities) while the walk goes on.
+        let (to_prepare, mut ahead) = self.preparer();
+        let mut sent = HashSet::default();
         while let Some((time, oid)) = queue.pop() {
             let Some(commit) = pending.remove(&oid) else {
                 continue;
@@ -577,6 +626,11 @@ impl Repo {
             if here != dir {
                 dirs.insert(oid, here.clone());
             }
+            if let (Some(t), Some(tx)) = (tree_id, &to_prepare)
+                && sent.insert(t)
+            {
+                let _ = tx.send(t);
+            }
             if opts.since.is_some_and(|s| time < s) {
                 tree_ids.insert(oid, tree_id);
                 continue; // older than asked for: needed only as a parent
@@ -610,34 +664,32 @@ impl Repo {
                 visited.push((oid, parents));
             }
         }
+        drop(to_prepare);
         drop(pending);
         drop(odb);
         let mut changed = Vec::new();
         for (oid, parents) in visited {
             let mine = tree_ids.get(&oid).copied().flatten();
-            let parent_trees: Vec<Option<Oid>> = parents
-                .iter()
-                .map(|p| tree_ids.get(p).copied().flatten())
-                .collect();
             // A commit changed the directory when it differs from its parent; a
             // merge only when it differs from every parent (it resolved something).
-            let differs = if parent_trees.is_empty() {
+            let differs = if parents.is_empty() {
                 mine.is_some()
             } else {
-                parent_trees.iter().all(|t| *t != mine)
+                parents
+                    .iter()
+                    .all(|p| tree_ids.get(p).copied().flatten() != mine)
             };
             if differs {
                 changed.push((oid, parents));
             }
         }
         let mut entries = Vec::new();
+        // The requested ids some change in the range named.
+        let mut seen: HashSet<String> = HashSet::default();
         for (oid, parents) in changed {
             let short = &oid.to_string()[..7];
             let tree_of = |c: &Oid| tree_ids.get(c).copied().flatten();
-            let after = self.prepared_at(tree_of(&oid))?;
-            // Newest first: this side was the previous entry's `before` and is not
-            // needed again; keeping every side held the whole history in memory.
-            self.prepared.remove(&tree_of(&oid));
+            let after = self.prepared_at(tree_of(&oid), &mut ahead)?;
             // Problems of files this commit brought in (not those it inherited).
             let here = dirs.get(&oid).map_or(dir, String::as_str);
             let prefix = if here == "." {
@@ -646,8 +698,8 @@ impl Repo {
                 format!("{here}/")
             };
             let before = match parents.first() {
-                Some(p) => self.prepared_at(tree_of(p))?,
-                None => self.prepared_at(None)?,
+                Some(p) => self.prepared_at(tree_of(p), &mut ahead)?,
+                None => self.prepared_at(None, &mut ahead)?,
             };
             let kinds = before.changed_kinds(&after);
             let mut changes = diff_prepared_kinds(&before.prepared, &after.prepared, &kinds);
@@ -661,7 +713,7 @@ impl Repo {
             // explains: the changes it made itself while resolving.
             // A parent left out by --since is not listed, so its changes stay with the merge.
             for p in parents.iter().skip(1).filter(|p| walked.contains(p)) {
-                let side = self.prepared_at(tree_of(p))?;
+                let side = self.prepared_at(tree_of(p), &mut ahead)?;
                 let other = diff_prepared_kinds(
                     &side.prepared,
                     &after.prepared,
@@ -685,7 +737,7 @@ impl Repo {
                     before.prepared.dangling().into_keys().collect();
                 for p in parents.iter().skip(1) {
                     inherited.extend(
-                        self.prepared_at(tree_of(p))?
+                        self.prepared_at(tree_of(p), &mut ahead)?
                             .prepared
                             .dangling()
                             .into_keys(),
@@ -719,13 +771,10 @@ impl Repo {
                 }
             }
             if !opts.ids.is_empty() {
-                changes.retain(|c| {
-                    opts.ids.iter().any(|id| {
-                        c.id == *id
-                            || c.id.starts_with(&format!("{id}@"))
-                            || c.id.split_once(':').is_some_and(|(_, code)| code == id)
-                    })
-                });
+                for c in &changes {
+                    seen.extend(opts.ids.iter().filter(|id| names(id, &c.id)).cloned());
+                }
+                changes.retain(|c| opts.ids.iter().any(|id| names(id, &c.id)));
                 if changes.is_empty() {
                     continue;
                 }
@@ -745,16 +794,103 @@ impl Repo {
                 warnings,
             });
         }
+        // An id neither changed in the range nor defined at HEAD is a typo more
+        // likely than a quiet entity: say so rather than print an empty log.
+        let mut unknown_ids = Vec::new();
+        if opts.ids.iter().any(|id| !seen.contains(id)) {
+            let head = self.prepared_at(tree_ids.get(&head_id).copied().flatten(), &mut ahead)?;
+            let known: Vec<&str> = head.prepared.ids().collect();
+            for id in opts.ids.iter().filter(|id| !seen.contains(*id)) {
+                if !known.iter().any(|k| names(id, k)) {
+                    let near = known
+                        .iter()
+                        .filter(|k| strsim::jaro_winkler(id, k) > 0.8)
+                        .max_by(|a, b| {
+                            strsim::jaro_winkler(id, a).total_cmp(&strsim::jaro_winkler(id, b))
+                        })
+                        .map(|k| k.to_string());
+                    unknown_ids.push((id.clone(), near));
+                }
+            }
+        }
         Ok(History {
             entries,
             shallow_boundary: boundary,
+            unknown_ids,
         })
+    }
+
+    /// Where the alignment directory `dir` of `head` (HEAD for the working
+    /// tree) was at `base`, when `base` does not have it but had it elsewhere:
+    /// the move is followed, as `history` follows it.
+    pub fn moved_from(
+        &self,
+        base: &Commit<'_>,
+        head: Option<&Commit<'_>>,
+        dir: &str,
+    ) -> Result<Option<String>, GitError> {
+        if dir_tree_id(base, dir)?.is_some() {
+            return Ok(None);
+        }
+        let head = match head {
+            Some(c) => c.clone(),
+            None => match self.commit("HEAD") {
+                Ok(c) => c,
+                Err(_) => return Ok(None),
+            },
+        };
+        // A head without the directory (only in the working tree) matches no tree.
+        let head_tree = dir_tree_id(&head, dir)?.unwrap_or(Oid::ZERO_SHA1);
+        Ok(moved_dir(base, &head, head_tree)?.map(|(path, _)| path))
     }
 
     /// Information about a commit.
     pub fn info(&self, commit: &Commit<'_>) -> CommitInfo {
         info(commit)
     }
+}
+
+/// The alignment files in a directory tree: top-level `.toml` files, and any
+/// below a folder named after a file kind. `(path relative to dir, blob id)`.
+fn tree_files(repo: &Repository, tree: Oid) -> Result<Vec<(String, Oid)>, GitError> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(Oid, String, usize)> = vec![(tree, String::new(), 0)];
+    while let Some((oid, prefix, depth)) = stack.pop() {
+        let t = repo.find_tree(oid)?;
+        for entry in t.iter() {
+            let name = String::from_utf8_lossy(entry.name_bytes()).into_owned();
+            let name = name.as_str();
+            if name.starts_with('.') {
+                continue;
+            }
+            let rel = if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            match entry.kind() {
+                Some(ObjectType::Tree) if crate::load::descend(name, depth) => {
+                    stack.push((entry.id(), rel, depth + 1));
+                }
+                Some(ObjectType::Blob) if name.ends_with(".toml") => out.push((rel, entry.id())),
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Whether a requested id names a change's id: the id itself, a goal version
+/// (`id@2026-04-01`), or a criterion's code (`kind:code`).
+fn names(id: &str, change_id: &str) -> bool {
+    change_id == id
+        || change_id
+            .strip_prefix(id)
+            .is_some_and(|rest| rest.starts_with('@'))
+        || change_id
+            .split_once(':')
+            .is_some_and(|(_, code)| code == id)
 }
 
 /// What the history walk needs of a commit, parsed from its raw object.

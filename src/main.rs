@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use revalign::cli::{Cli, Exit, Terminal, run};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

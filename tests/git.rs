@@ -822,3 +822,69 @@ fn second_review_gaps_stay_fixed() {
     assert_eq!(doc["alignment"]["commitments"][0]["source"], "crm_export");
     assert_eq!(doc["alignment"]["goals"][0]["period"], "quarter");
 }
+
+#[test]
+fn diff_follows_a_moved_directory_and_history_names_unknown_ids() {
+    let (mut repo, c0) = Repo::with_minimal();
+    // Moved and edited in one commit: compared with where it was, not "added".
+    repo.git(&["mv", "alignment", "agreement"]);
+    repo.edit(
+        "agreement/sla.toml",
+        "target = \">= 15%\"",
+        "target = \">= 18%\"",
+    );
+    let c1 = repo.commit("Move the agreement and raise the MQL bar");
+    let (code, stdout, stderr) =
+        repo.run(&["diff", &c0, &c1, "--format", "json", "--", "agreement"]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc = json(&stdout);
+    assert_eq!(doc["base"]["dir"], "alignment", "{doc:#}");
+    assert_eq!(doc["head"]["dir"], "agreement", "{doc:#}");
+    let changes = doc["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "only the raised target: {doc:#}");
+    assert_eq!(changes[0]["id"], "mql-quality");
+    assert_eq!(changes[0]["class"], "tightened");
+    // The working tree as head, and the human form saying where the base had it.
+    let (code, stdout, _) = repo.run(&["diff", &c0, "--", "agreement"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains(&format!("(at {} it was `alignment`)", &c0[..7])),
+        "{stdout}"
+    );
+    assert!(stdout.contains("mql-quality"), "{stdout}");
+
+    // An id that nothing in the range changed and HEAD does not define is a
+    // usage error with a suggestion, not an empty audit log.
+    let (code, stdout, stderr) = repo.run(&["history", "--dir", "agreement", "mql-qualty"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("`mql-qualty` (did you mean `mql-quality`?)"),
+        "{stderr}"
+    );
+    // A known id is fine, changed or not.
+    let (code, stdout, stderr) = repo.run(&[
+        "history",
+        "--dir",
+        "agreement",
+        "mql-quality",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        json(&stdout)["history"]["entries"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let (code, _, stderr) = repo.run(&[
+        "history",
+        "--dir",
+        "agreement",
+        "better-conversion",
+        "--since",
+        "2026-01-06",
+    ]);
+    assert_eq!(
+        code, 0,
+        "unchanged in the range but defined at HEAD: {stderr}"
+    );
+}

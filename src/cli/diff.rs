@@ -72,7 +72,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
             repo.default_dir(&ctx.base, &commits)
         }
     };
-    let base_loaded = match repo.load_at(&base, &dir) {
+    // A directory the base does not have but had under another name was moved
+    // in between: compare with where it was (like `history`, `git log --follow`).
+    let base_dir = match repo.moved_from(&base, head_commit.as_ref(), &dir) {
+        Ok(moved) => moved,
+        Err(e) => return git_error(&e),
+    };
+    let base_loaded = match repo.load_at(&base, base_dir.as_deref().unwrap_or(&dir)) {
         Ok(l) => l,
         Err(e) => return git_error(&e),
     };
@@ -92,7 +98,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
                 Ok(l) => (
                     l,
                     info.short.clone(),
-                    json!({ "revision": spec, "commit": info.id, "working_tree": false }),
+                    json!({ "revision": spec, "commit": info.id, "working_tree": false, "dir": dir }),
                 ),
                 Err(e) => return git_error(&e),
             }
@@ -117,7 +123,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
                 (
                     loaded,
                     "working tree".into(),
-                    json!({ "revision": null, "commit": null, "working_tree": true }),
+                    json!({ "revision": null, "commit": null, "working_tree": true, "dir": dir }),
                 )
             }
             None => {
@@ -135,8 +141,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         .chain(head_warnings.iter().cloned())
         .collect();
     let list = diff(&base_loaded.alignment, &head_loaded.alignment);
+    let moved = base_dir
+        .as_ref()
+        .map(|d| format!(" (at {} it was `{d}`)", base_info.short))
+        .unwrap_or_default();
     let title = format!(
-        "revalign: changes to the agreement ({} → {head_label})",
+        "revalign: changes to the agreement ({} → {head_label}){moved}",
         base_info.short
     );
     let stdout = match ctx.format {
@@ -144,11 +154,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         Format::Json => changes::diff_json(
             &list,
             &warnings,
-            &json!({ "revision": args.base, "commit": base_info.id, "working_tree": false }),
+            &json!({
+                "revision": args.base,
+                "commit": base_info.id,
+                "working_tree": false,
+                "dir": base_dir.as_deref().unwrap_or(&dir),
+            }),
             &head_json,
         ),
         _ => {
-            let mut s = format!("Comparing {} → {head_label} in {dir}\n\n", base_info.short);
+            let mut s = format!(
+                "Comparing {} → {head_label} in {dir}{moved}\n\n",
+                base_info.short
+            );
             s.push_str(&changes::human(&list, &warnings, ctx.color, ""));
             if !list.is_empty() {
                 s.push('\n');

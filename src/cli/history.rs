@@ -81,6 +81,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
     // The process ends right after printing: freeing libgit2's object cache and
     // the per-blob caches one allocation at a time took 15% of the run.
     std::mem::forget(repo);
+    if !history.unknown_ids.is_empty() {
+        let list: Vec<String> = history
+            .unknown_ids
+            .iter()
+            .map(|(id, near)| match near {
+                Some(n) => format!("`{id}` (did you mean `{n}`?)"),
+                None => format!("`{id}`"),
+            })
+            .collect();
+        return Output::error(
+            Exit::Usage,
+            format!(
+                "no change in this range names {}, and HEAD defines no such goal, commitment, metric, stage, team or criterion",
+                list.join(", ")
+            ),
+            "check the spelling against `revalign show`; an entity removed before --since is found by widening the range",
+        );
+    }
     let stdout = match ctx.format {
         Format::Markdown => changes::history_markdown(&history),
         Format::Json => changes::history_json(&history),
