@@ -40,6 +40,7 @@ hyperfine --warmup 1 --runs 5 --style basic -N -i \
   -n "duckdb (2 threads): metrics only" "$duck_metrics" \
   -n "revalign check --no-drift: metrics only" "$bin ${args[*]} --no-drift"
 for cmd in "$duck" "$bin ${args[*]}"; do
+  # shellcheck disable=SC2086 # the command is split into its words on purpose
   /usr/bin/time -f "max RSS %M KiB: ${cmd%% *} ..." $cmd >/dev/null 2>"$dir/time" || true
   tail -1 "$dir/time"
 done

@@ -22,6 +22,7 @@ hyperfine --warmup 3 --runs 15 --style basic -N \
 # (hyperfine's ratio above also carries the machine's drift between its blocks).
 python3 benches/paired.py 30 "git -C $work/repo log --format=%H -- alignment" "$bin -C $work/repo history --dir alignment --format json" | sed "s|$work|<tmp>|g"
 for cmd in "git -C $work/repo log --format=%H -- alignment" "$bin -C $work/repo history --dir alignment --format json"; do
+  # shellcheck disable=SC2086 # the command is split into its words on purpose
   /usr/bin/time -f "max RSS %M KiB: $cmd" $cmd >/dev/null 2>"$work/time" || true
   tail -1 "$work/time" | sed "s|$work|<tmp>|g"
 done

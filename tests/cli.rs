@@ -354,3 +354,73 @@ fn readme_documents_every_code() {
         );
     }
 }
+
+#[test]
+fn completions_man_pages_and_help_examples_come_from_the_cli_definition() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let commands = [
+        "validate",
+        "init",
+        "schema",
+        "diff",
+        "history",
+        "show",
+        "check",
+        "codeowners",
+        "completions",
+        "man",
+    ];
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let (code, stdout, stderr) = run_in(here, &["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {stderr}");
+        for c in commands {
+            assert!(stdout.contains(c), "{shell} completes `{c}`");
+        }
+        assert!(
+            stdout.contains("fail-on-drift"),
+            "{shell} completes check's flags"
+        );
+    }
+    let (code, _, stderr) = run_in(here, &["completions", "tcsh"]);
+    assert_eq!(code, 2, "{stderr}");
+
+    let (code, page, _) = run_in(here, &["man"]);
+    assert_eq!(code, 0);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH revalign"),
+        "{page}"
+    );
+    assert!(page.contains("history"), "{page}");
+
+    // One page per command; a page of ours is replaced, anyone else's is not.
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().to_str().expect("utf-8");
+    let (code, stdout, stderr) = run_in(here, &["man", "--out-dir", dir]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), commands.len() + 1, "{stdout}");
+    let check = std::fs::read_to_string(out.path().join("revalign-check.1")).expect("page");
+    assert!(
+        check.contains(".TH revalign-check") && check.contains("fail\\-on\\-drift"),
+        "{check}"
+    );
+    let (code, _, stderr) = run_in(here, &["man", "--out-dir", dir]);
+    assert_eq!(code, 0, "our own pages are replaced: {stderr}");
+    std::fs::write(out.path().join("revalign-diff.1"), "my notes\n").expect("write");
+    let (code, _, stderr) = run_in(here, &["man", "--out-dir", dir]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is not a revalign man page"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("revalign-diff.1")).expect("kept"),
+        "my notes\n"
+    );
+
+    // Every command's --help ends with examples.
+    for c in commands {
+        let (code, stdout, _) = run_in(here, &[c, "--help"]);
+        assert_eq!(code, 0, "{c}");
+        assert!(
+            stdout.contains("Examples:\n  revalign"),
+            "`{c} --help` has examples: {stdout}"
+        );
+    }
+}

@@ -3,9 +3,11 @@
 
 pub mod check;
 pub mod codeowners;
+pub mod completions;
 pub mod diff;
 pub mod history;
 pub mod init;
+pub mod man;
 pub mod schema;
 pub mod show;
 pub mod validate;
@@ -159,6 +161,10 @@ pub enum Command {
     Check(check::Args),
     /// Generate the CODEOWNERS block that puts the department heads on every change.
     Codeowners(codeowners::Args),
+    /// Print the shell completion script for bash, zsh, fish, elvish or PowerShell.
+    Completions(completions::Args),
+    /// Print the man page, or write one per command to a folder.
+    Man(man::Args),
 }
 
 /// What the environment says about the output, decided by `main`.
@@ -244,6 +250,8 @@ pub fn run(cli: Cli, terminal: Terminal) -> Output {
         Command::Show(args) => show::run(&ctx, args),
         Command::Codeowners(args) => codeowners::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
+        Command::Completions(args) => completions::run(&ctx, args),
+        Command::Man(args) => man::run(&ctx, args),
     }
 }
 
