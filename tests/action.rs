@@ -5,30 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .env("GIT_AUTHOR_NAME", "Priya Raman")
-        .env("GIT_AUTHOR_EMAIL", "priya@acme.example")
-        .env("GIT_COMMITTER_NAME", "Priya Raman")
-        .env("GIT_COMMITTER_EMAIL", "priya@acme.example")
-        .env("GIT_AUTHOR_DATE", "2026-01-05T09:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-05T09:00:00Z")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    common::git(dir, "2026-01-05T09:00:00Z", args)
 }
 
 struct Ran {

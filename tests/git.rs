@@ -33,27 +33,7 @@ impl Repo {
 
     fn git(&self, args: &[&str]) -> String {
         let date = format!("2026-01-{:02}T09:00:00+01:00", 5 + self.commits);
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(self.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Priya Raman")
-            .env("GIT_AUTHOR_EMAIL", "priya@acme.example")
-            .env("GIT_COMMITTER_NAME", "Priya Raman")
-            .env("GIT_COMMITTER_EMAIL", "priya@acme.example")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        common::git(self.path(), &date, args)
     }
 
     fn write(&self, rel: &str, text: &str) {
