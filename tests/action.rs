@@ -73,21 +73,9 @@ fn action(repo: &Path, scratch: &Path, inputs: &[(&str, &str)]) -> Ran {
 fn the_action_validates_diffs_and_checks() {
     let scratch = tempfile::tempdir().expect("tempdir");
     let repo = scratch.path().join("repo");
-    std::fs::create_dir_all(repo.join("alignment")).expect("mkdir");
+    std::fs::create_dir_all(&repo).expect("mkdir");
     git(&repo, &["init", "-q", "-b", "main"]);
-    for name in [
-        "revalign.toml",
-        "metrics.toml",
-        "goals.toml",
-        "sla.toml",
-        "leads.toml",
-    ] {
-        std::fs::copy(
-            root().join("examples/minimal").join(name),
-            repo.join("alignment").join(name),
-        )
-        .expect("copy");
-    }
+    common::copy_minimal(&repo);
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-q", "-m", "Agree on the first SLA"]);
     let base = git(&repo, &["rev-parse", "HEAD"]);

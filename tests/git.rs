@@ -7,10 +7,6 @@ use std::process::Command;
 mod common;
 use common::run_in;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// A scratch repository; commits get dates one day apart from 2026-01-05.
 struct Repo {
     dir: tempfile::TempDir,
@@ -63,17 +59,7 @@ impl Repo {
     /// A repository whose first commit holds examples/minimal as `alignment/`.
     fn with_minimal() -> (Repo, String) {
         let mut repo = Repo::new();
-        for name in [
-            "revalign.toml",
-            "metrics.toml",
-            "goals.toml",
-            "sla.toml",
-            "leads.toml",
-        ] {
-            let text = std::fs::read_to_string(root().join("examples/minimal").join(name))
-                .expect("example");
-            repo.write(&format!("alignment/{name}"), &text);
-        }
+        common::copy_minimal(repo.path());
         repo.write("README.md", "the company repo\n");
         let first = repo.commit("Agree on the first SLA");
         (repo, first)

@@ -46,3 +46,17 @@ pub fn git(dir: &Path, date: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Copies examples/minimal's files into `dir/alignment`.
+#[allow(dead_code)] // each test crate uses a subset of these helpers
+pub fn copy_minimal(dir: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal");
+    let to = dir.join("alignment");
+    std::fs::create_dir_all(&to).expect("mkdir alignment");
+    for entry in std::fs::read_dir(&from).expect("examples/minimal") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+}
