@@ -11,8 +11,10 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::engine::{DriftSpec, Engine, Explained, Measured, Request, StageDrift};
+use crate::git::CommitInfo;
 use crate::model::calendar::{Calendar, Millis, Window};
 use crate::model::goal::Severity as CommitmentSeverity;
 use crate::model::metric::{Metric, MetricKind, Unit};
@@ -83,8 +85,30 @@ pub struct Row {
     pub parties: Option<(Id, Id)>,
     /// Commitment severity.
     pub severity: Option<CommitmentSeverity>,
-    /// Where the target is written.
-    pub place: Place,
+    /// Where the target is written today (`None`: no longer in the files).
+    pub place: Option<Place>,
+    /// With `--as-declared`: the commit whose version of the target judged
+    /// this period (the one in force at the period's end).
+    pub declared: Option<CommitInfo>,
+}
+
+/// One version of the agreement as committed (`--as-declared`).
+#[derive(Debug)]
+pub struct Version {
+    /// The commit.
+    pub commit: CommitInfo,
+    /// The alignment at that commit.
+    pub alignment: Alignment,
+    /// How many errors validation finds in it: its broken entities are not judged.
+    pub errors: usize,
+}
+
+/// Where the targets in force at a time come from (`--as-declared`): the
+/// history of the alignment in git.
+pub trait Declarations {
+    /// The agreement in force at `t`: the last version committed at or before
+    /// it; `None` when there was none yet.
+    fn at(&mut self, t: Millis) -> Result<Option<Arc<Version>>, CheckError>;
 }
 
 /// The conformance of one stage with entry criteria.
@@ -115,6 +139,10 @@ pub struct Scorecard {
     pub drift: Vec<DriftRow>,
     /// The time the check was judged at.
     pub now: Millis,
+    /// What the reader must know about the targets judged (`--as-declared`:
+    /// periods before the agreement was committed, versions that did not
+    /// validate, targets whose metric is defined nowhere).
+    pub notes: Vec<String>,
 }
 
 struct Item<'a> {
@@ -131,6 +159,12 @@ struct Item<'a> {
     severity: Option<CommitmentSeverity>,
     source: Option<&'a str>,
     place: &'a Place,
+    /// The metric as defined next to the target.
+    metric_def: Option<&'a Metric>,
+    /// The period of the defaults next to the target.
+    default_period: Period,
+    /// The version of the agreement it comes from (`--as-declared`).
+    version: Option<usize>,
 }
 
 /// The earliest and latest record time a source holds.
@@ -143,12 +177,16 @@ pub struct CheckError {
     pub message: String,
     /// What to do.
     pub help: String,
+    /// The environment failed (the git history could not be read), not the
+    /// request: exit 3 rather than 2.
+    pub environment: bool,
 }
 
 fn error(message: impl Into<String>, help: impl Into<String>) -> CheckError {
     CheckError {
         message: message.into(),
         help: help.into(),
+        environment: false,
     }
 }
 
@@ -158,31 +196,20 @@ fn in_force(from: Option<&str>, until: Option<&str>, day: jiff::civil::Date) -> 
     parse(from).is_none_or(|f| f <= day) && parse(until).is_none_or(|u| day <= u)
 }
 
-/// Runs the check over a valid alignment loaded from `dir`.
-pub fn run(
-    a: &Alignment,
-    dir: &Path,
-    cal: &Calendar,
-    sel: &Selection,
-) -> Result<Scorecard, CheckError> {
-    let org_tz = a
-        .organization
+/// The goals and commitments of one version of the agreement.
+fn items_of(a: &Alignment, version: Option<usize>) -> Vec<Item<'_>> {
+    let default_period = a
+        .defaults
         .as_ref()
-        .and_then(|o| o.value.as_ref())
-        .map(|o| o.time_zone.clone())
-        .unwrap_or_else(|| "UTC".into());
-    let defaults = a.defaults.as_ref().and_then(|d| d.value.as_ref());
-    let default_period = defaults.and_then(|d| d.period).unwrap_or(Period::Month);
-    let default_source = defaults
-        .and_then(|d| d.source.clone())
-        .or_else(|| (a.sources.len() == 1).then(|| a.sources[0].id.clone()));
-    let currency = defaults.and_then(|d| d.currency.clone());
-    let metrics: BTreeMap<&str, &Metric> = a
-        .metrics
-        .iter()
-        .filter_map(|m| m.value.as_ref().map(|v| (m.id.as_str(), v)))
-        .collect();
-
+        .and_then(|d| d.value.as_ref())
+        .and_then(|d| d.period)
+        .unwrap_or(Period::Month);
+    let metric = |id: &str| {
+        a.metrics
+            .iter()
+            .find(|m| m.id == id)
+            .and_then(|m| m.value.as_ref())
+    };
     let mut items: Vec<Item> = Vec::new();
     for g in &a.goals {
         let Some(v) = &g.value else { continue };
@@ -206,6 +233,9 @@ pub fn run(
             severity: None,
             source: v.source.as_deref(),
             place: &g.place,
+            metric_def: metric(&v.metric),
+            default_period,
+            version,
         });
     }
     for c in &a.commitments {
@@ -224,12 +254,95 @@ pub fn run(
             severity: Some(v.severity),
             source: v.source.as_deref(),
             place: &c.place,
+            metric_def: metric(&v.metric),
+            default_period,
+            version,
         });
     }
+    items
+}
+
+/// Runs the check over a valid alignment loaded from `dir`. With
+/// `declared`, each period is judged by the targets in force at its end (or
+/// now, for a period still open), from the agreement's history; metrics are
+/// measured as defined in that version too.
+pub fn run(
+    a: &Alignment,
+    dir: &Path,
+    cal: &Calendar,
+    sel: &Selection,
+    declared: Option<&mut dyn Declarations>,
+) -> Result<Scorecard, CheckError> {
+    let org_tz = a
+        .organization
+        .as_ref()
+        .and_then(|o| o.value.as_ref())
+        .map(|o| o.time_zone.clone())
+        .unwrap_or_else(|| "UTC".into());
+    let defaults = a.defaults.as_ref().and_then(|d| d.value.as_ref());
+    let default_source = defaults
+        .and_then(|d| d.source.clone())
+        .or_else(|| (a.sources.len() == 1).then(|| a.sources[0].id.clone()));
+    let currency = defaults.and_then(|d| d.currency.clone());
+
+    // The selection, widened to the last N windows.
+    let mut selection = vec![sel.window.clone()];
+    for _ in 1..sel.last.max(1) {
+        let prev = cal.previous(&selection[0]);
+        selection.insert(0, prev);
+    }
+    let (first, after) = (selection[0].first, sel.window.after);
+
+    // --as-declared: the version of the agreement in force at the end of every
+    // window of every period kind in the selection.
+    let mut notes = Vec::new();
+    let mut versions: Vec<Arc<Version>> = Vec::new();
+    let mut version_at: BTreeMap<Millis, Option<usize>> = BTreeMap::new();
+    let as_declared = declared.is_some();
+    if let Some(d) = declared {
+        for period in [Period::Week, Period::Month, Period::Quarter, Period::Year] {
+            for w in cal.windows_over(period, first, after) {
+                if version_at.contains_key(&w.end) {
+                    continue;
+                }
+                let at = d.at((w.end - 1).min(sel.now))?.map(|v| {
+                    versions
+                        .iter()
+                        .position(|x| x.commit.id == v.commit.id)
+                        .unwrap_or_else(|| {
+                            versions.push(v);
+                            versions.len() - 1
+                        })
+                });
+                version_at.insert(w.end, at);
+            }
+        }
+        for v in &versions {
+            if v.errors > 0 {
+                notes.push(format!(
+                    "the agreement at {} ({}) has {} validation error{}: its broken goals and commitments are not judged",
+                    v.commit.short,
+                    v.commit.date,
+                    v.errors,
+                    if v.errors == 1 { "" } else { "s" }
+                ));
+            }
+        }
+    }
+    let current = items_of(a, None);
+    let mut items: Vec<Item> = if as_declared {
+        versions
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| items_of(&v.alignment, Some(i)))
+            .collect()
+    } else {
+        items_of(a, None)
+    };
     if !sel.ids.is_empty() {
         for id in &sel.ids {
-            if !items.iter().any(|i| i.id == id) {
-                let known: Vec<&str> = items.iter().map(|i| i.id).collect();
+            if !items.iter().chain(&current).any(|i| i.id == id) {
+                let known: Vec<&str> = current.iter().map(|i| i.id).collect();
                 let near = known
                     .iter()
                     .min_by_key(|k| strsim::levenshtein(k, id))
@@ -243,6 +356,32 @@ pub fn run(
         }
         items.retain(|i| sel.ids.iter().any(|id| id == i.id));
     }
+    if as_declared {
+        // Periods of today's targets that ended before the agreement was
+        // committed are not judged: say so rather than leave them out unseen.
+        let mut kinds: Vec<Period> = current
+            .iter()
+            .filter(|i| sel.ids.is_empty() || sel.ids.iter().any(|id| id == i.id))
+            .map(|i| i.period.unwrap_or(i.default_period))
+            .collect();
+        kinds.sort_by_key(|p| *p as u8);
+        kinds.dedup();
+        let undeclared: Vec<String> = kinds
+            .iter()
+            .flat_map(|p| cal.windows_over(*p, first, after))
+            .filter(|w| w.start <= sel.now && version_at.get(&w.end) == Some(&None))
+            .map(|w| w.label)
+            .collect();
+        if !undeclared.is_empty() {
+            notes.insert(
+                0,
+                format!(
+                    "no version of the agreement was committed by the end of {}: not judged",
+                    undeclared.join(", ")
+                ),
+            );
+        }
+    }
     if let Some(s) = &sel.source
         && !a.sources.iter().any(|x| &x.id == s)
     {
@@ -252,14 +391,6 @@ pub fn run(
             format!("the sources are: {}", known.join(", ")),
         ));
     }
-
-    // The selection, widened to the last N windows.
-    let mut selection = vec![sel.window.clone()];
-    for _ in 1..sel.last.max(1) {
-        let prev = cal.previous(&selection[0]);
-        selection.insert(0, prev);
-    }
-    let (first, after) = (selection[0].first, sel.window.after);
 
     // Definition drift: every stage with entry criteria, from the lead source.
     let drift_spec = (sel.drift && sel.ids.is_empty() && sel.explain.is_none())
@@ -276,21 +407,69 @@ pub fn run(
         .filter(|d| !d.checks.is_empty());
     let drift_source = sel.source.clone().or_else(|| default_source.clone());
 
-    // Rows to fill, and per source the metric windows to compute.
+    // Rows to fill, and per source the metric windows to compute. A metric is
+    // computed once per distinct definition: `--as-declared` may meet several
+    // versions of one id, keyed `id@commit` after the first.
     struct Pending<'a> {
         item: usize,
         window: Window,
         previous: Option<Window>,
         metric: &'a Metric,
+        key: String,
         target: Result<(Target, Option<Target>), String>,
         source: Option<String>,
     }
+    let today = |id: &str| {
+        a.metrics
+            .iter()
+            .find(|m| m.id == id)
+            .and_then(|m| m.value.as_ref())
+    };
+    let mut definitions: Vec<(serde_json::Value, String)> = Vec::new();
+    let mut key_of = |m: &Metric, version: Option<usize>| -> String {
+        let def = serde_json::to_value(m).unwrap_or_default();
+        if let Some((_, k)) = definitions.iter().find(|(d, _)| *d == def) {
+            return k.clone();
+        }
+        let key = match version {
+            Some(v) if definitions.iter().any(|(_, k)| k == &m.id) => {
+                format!("{}@{}", m.id, versions[v].commit.short)
+            }
+            _ => m.id.clone(),
+        };
+        definitions.push((def, key.clone()));
+        key
+    };
+    // Today's definitions keep their plain ids.
+    for m in a.metrics.iter().filter_map(|m| m.value.as_ref()) {
+        key_of(m, None);
+    }
     let mut pending: Vec<Pending> = Vec::new();
     for (ii, item) in items.iter().enumerate() {
-        let Some(metric) = metrics.get(item.metric) else {
+        let windows: Vec<Window> = cal
+            .windows_over(item.period.unwrap_or(item.default_period), first, after)
+            .into_iter()
+            .filter(|w| (item.in_force)(w))
+            .filter(|w| {
+                item.version
+                    .is_none_or(|v| version_at.get(&w.end) == Some(&Some(v)))
+            })
+            .collect();
+        if windows.is_empty() {
+            continue;
+        }
+        let Some(metric) = item.metric_def.or_else(|| today(item.metric)) else {
+            let at = item
+                .version
+                .map(|v| format!(" at {}", versions[v].commit.short))
+                .unwrap_or_default();
+            notes.push(format!(
+                "{} `{}`{at} measures metric `{}`, which is not defined there nor today: not judged",
+                item.kind, item.id, item.metric
+            ));
             continue;
         };
-        let period = item.period.unwrap_or(default_period);
+        let key = key_of(metric, item.version);
         let target = item
             .target
             .parse::<Target>()
@@ -307,15 +486,13 @@ pub fn run(
             .clone()
             .or_else(|| item.source.map(str::to_string))
             .or_else(|| default_source.clone());
-        for w in cal.windows_over(period, first, after) {
-            if !(item.in_force)(&w) {
-                continue;
-            }
+        for w in windows {
             pending.push(Pending {
                 item: ii,
                 previous: relative.then(|| cal.previous(&w)),
                 window: w,
                 metric,
+                key: key.clone(),
                 target: target.clone(),
                 source: source.clone(),
             });
@@ -323,13 +500,14 @@ pub fn run(
     }
 
     // One engine per source: every metric it serves, every window, one pass.
-    let mut by_source: BTreeMap<String, Vec<Request>> = BTreeMap::new();
+    let mut by_source: BTreeMap<String, (Vec<String>, Vec<Request>)> = BTreeMap::new();
     for p in &pending {
         let Some(s) = &p.source else { continue };
-        let reqs = by_source.entry(s.clone()).or_default();
-        let idx = match reqs.iter().position(|r| r.metric.id == p.metric.id) {
+        let (keys, reqs) = by_source.entry(s.clone()).or_default();
+        let idx = match keys.iter().position(|k| k == &p.key) {
             Some(i) => i,
             None => {
+                keys.push(p.key.clone());
                 reqs.push(Request {
                     metric: p.metric.clone(),
                     windows: Vec::new(),
@@ -354,7 +532,7 @@ pub fn run(
             .iter()
             .filter(|p| items[p.item].id == id)
             .max_by_key(|p| p.window.start)
-            .map(|p| (p.source.clone(), p.metric.id.clone(), p.window.clone()))
+            .map(|p| (p.source.clone(), p.key.clone(), p.window.clone()))
     });
     if let Some(id) = &sel.explain
         && explain_at.is_none()
@@ -382,7 +560,7 @@ pub fn run(
             })
             .collect()
     };
-    for (sid, reqs) in &by_source {
+    for (sid, (keys, reqs)) in &by_source {
         let drift_here = drift_spec
             .as_ref()
             .filter(|_| drift_source.as_deref() == Some(sid.as_str()));
@@ -404,12 +582,9 @@ pub fn run(
                 if drift_here.is_some() {
                     drift = drift_unread(&e);
                 }
-                for r in reqs {
+                for (k, r) in keys.iter().zip(reqs) {
                     for w in &r.windows {
-                        computed.insert(
-                            (sid.clone(), r.metric.id.clone(), w.label.clone()),
-                            Err(e.clone()),
-                        );
+                        computed.insert((sid.clone(), k.clone(), w.label.clone()), Err(e.clone()));
                     }
                 }
                 continue;
@@ -417,7 +592,7 @@ pub fn run(
         };
         let explain = explain_at.as_ref().and_then(|(s, m, w)| {
             (s.as_deref() == Some(sid.as_str())).then(|| {
-                let ri = reqs.iter().position(|r| &r.metric.id == m)?;
+                let ri = keys.iter().position(|k| k == m)?;
                 let wi = reqs[ri].windows.iter().position(|x| x == w)?;
                 Some((ri, wi))
             })?
@@ -430,9 +605,9 @@ pub fn run(
         if drift_here.is_some() {
             drift = results.drift;
         }
-        for (r, values) in reqs.iter().zip(results.values) {
+        for ((k, r), values) in keys.iter().zip(reqs).zip(results.values) {
             for (w, v) in r.windows.iter().zip(values) {
-                computed.insert((sid.clone(), r.metric.id.clone(), w.label.clone()), v);
+                computed.insert((sid.clone(), k.clone(), w.label.clone()), v);
             }
         }
         if explain.is_some() {
@@ -466,7 +641,14 @@ pub fn run(
             owners: item.owners.clone(),
             parties: item.parties.clone(),
             severity: item.severity,
-            place: item.place.clone(),
+            place: match item.version {
+                None => Some(item.place.clone()),
+                Some(_) => current
+                    .iter()
+                    .find(|c| c.kind == item.kind && c.id == item.id)
+                    .map(|c| c.place.clone()),
+            },
+            declared: item.version.map(|v| versions[v].commit.clone()),
         };
         let fill_error = |row: &mut Row, m: String, h: String| {
             row.status = Status::Error;
@@ -490,7 +672,7 @@ pub fn run(
                 continue;
             }
         };
-        let get = |w: &Window| computed.get(&(sid.clone(), p.metric.id.clone(), w.label.clone()));
+        let get = |w: &Window| computed.get(&(sid.clone(), p.key.clone(), w.label.clone()));
         let current = match get(&p.window) {
             Some(Ok(m)) => m.clone(),
             Some(Err(e)) => {
@@ -579,6 +761,19 @@ pub fn run(
         row.measured = Some(current);
         rows.push(row);
     }
+    if as_declared {
+        // Rows by target in today's order (then targets no longer declared),
+        // each target's periods in time order.
+        let rank = |r: &Row| {
+            current
+                .iter()
+                .position(|c| c.kind == r.kind && c.id == r.id)
+                .unwrap_or(usize::MAX)
+        };
+        rows.sort_by(|x, y| {
+            (rank(x), x.kind, &x.id, x.window.start).cmp(&(rank(y), y.kind, &y.id, y.window.start))
+        });
+    }
     if drift_spec.is_some() && drift_source.is_none() {
         drift = drift_unread(&SourceError::new(
             "no data source to judge the lead definitions against",
@@ -610,5 +805,6 @@ pub fn run(
         explained,
         drift,
         now: sel.now,
+        notes,
     })
 }

@@ -1042,6 +1042,97 @@ fn problem_line(source: &crate::load::SourceFile, f: &Finding) -> String {
     format!("{line}:{col}: {} [{}]", f.message, f.code)
 }
 
+/// The agreement's versions along HEAD's first-parent history, for judging
+/// each period by the targets in force at its end (`check --as-declared`).
+/// A version is named by the commit that introduced it: the oldest commit of
+/// the unbroken run with the same directory tree.
+pub struct Declared<'r> {
+    repo: &'r Repo,
+    dir: String,
+    /// First-parent commits, newest first: time (s), id, directory tree.
+    commits: Vec<(i64, Oid, Option<Oid>)>,
+    versions: HashMap<Oid, Arc<crate::check::Version>>,
+}
+
+impl Repo {
+    /// The versions of the alignment directory `dir` (relative to the root).
+    pub fn declared(&self, dir: &str) -> Result<Declared<'_>, GitError> {
+        let head = self.commit("HEAD")?;
+        let mut walk = self.repo.revwalk()?;
+        walk.push(head.id())?;
+        walk.simplify_first_parent()?;
+        let mut commits = Vec::new();
+        for oid in walk {
+            let c = self.repo.find_commit(oid?)?;
+            commits.push((c.time().seconds(), c.id(), dir_tree_id(&c, dir)?));
+        }
+        Ok(Declared {
+            repo: self,
+            dir: dir.to_string(),
+            commits,
+            versions: HashMap::default(),
+        })
+    }
+}
+
+impl crate::check::Declarations for Declared<'_> {
+    fn at(
+        &mut self,
+        t: crate::model::calendar::Millis,
+    ) -> Result<Option<Arc<crate::check::Version>>, crate::check::CheckError> {
+        let secs = t.div_euclid(1000);
+        let fail = |e: GitError| crate::check::CheckError {
+            message: e.to_string(),
+            help: e.help(),
+            environment: true,
+        };
+        let Some(i) = self.commits.iter().position(|(time, ..)| *time <= secs) else {
+            // Before the first commit: not declared yet, unless the clone is
+            // shallow and the history was cut off.
+            if self.repo.repo.is_shallow() {
+                return Err(fail(GitError::Shallow(format!(
+                    "the commit in force at {}",
+                    rfc3339(secs, 0)
+                ))));
+            }
+            return Ok(None);
+        };
+        let Some(tree) = self.commits[i].2 else {
+            return Ok(None);
+        };
+        let mut first = i;
+        while self
+            .commits
+            .get(first + 1)
+            .is_some_and(|c| c.2 == Some(tree))
+        {
+            first += 1;
+        }
+        let oid = self.commits[first].1;
+        if let Some(v) = self.versions.get(&oid) {
+            return Ok(Some(Arc::clone(v)));
+        }
+        let commit = self
+            .repo
+            .repo
+            .find_commit(oid)
+            .map_err(|e| fail(e.into()))?;
+        let loaded = self.repo.load_at(&commit, &self.dir).map_err(fail)?;
+        let errors = loaded
+            .findings
+            .iter()
+            .filter(|f| f.severity == crate::model::Severity::Error)
+            .count();
+        let v = Arc::new(crate::check::Version {
+            commit: info(&commit),
+            alignment: loaded.alignment,
+            errors,
+        });
+        self.versions.insert(oid, Arc::clone(&v));
+        Ok(Some(v))
+    }
+}
+
 /// Parses a date (`2026-03-31`, end of that day in UTC, or RFC 3339) to seconds.
 pub fn parse_time(text: &str, end_of_day: bool) -> Option<i64> {
     if let Ok(ts) = text.parse::<jiff::Timestamp>() {

@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use super::diff::git_error;
 use super::{Ctx, Exit, Format, Output};
 use crate::check::{self, Selection};
+use crate::git::Repo;
 use crate::load::{default_dir, load_dir};
 use crate::model::calendar::{Calendar, PeriodError};
 use crate::model::scorecard::Status;
@@ -31,7 +33,7 @@ use crate::render::scorecard;
 /// Formats: human, json, markdown, junit, github.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  revalign check examples/acme --period 2026-10\n  revalign check --period previous --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n  revalign check --last 3 --goal sql-volume\n  revalign check --period 2026-10 --explain follow-up-24h"
+    after_help = "Examples:\n  revalign check examples/acme --period 2026-10\n  revalign check --period previous --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n  revalign check --last 3 --goal sql-volume\n  revalign check --period 2026-10 --explain follow-up-24h\n  revalign check --last 6 --as-declared --format markdown   # each month by the target then in force"
 )]
 pub struct Args {
     /// The alignment directory [default: ./alignment if it exists, else .]
@@ -65,6 +67,11 @@ pub struct Args {
     /// How many records --explain lists.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
+    /// Judge each period by the targets in force at its end (the last commit
+    /// on HEAD's first-parent line by then), not today's: the attainment
+    /// history. Needs the alignment in a git repository with its history.
+    #[arg(long, conflicts_with = "explain")]
+    pub as_declared: bool,
     /// Judge as if it were this time (`2026-11-01`, `2026-11-01T09:00:00Z`) [default: now].
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
@@ -164,9 +171,32 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         explain: args.explain.clone(),
         drift: !args.no_drift,
     };
-    let card = match check::run(a, &dir, &cal, &sel) {
+    let repo = if args.as_declared {
+        match Repo::discover(&dir) {
+            Ok(r) => Some(r),
+            Err(e) => return git_error(&e),
+        }
+    } else {
+        None
+    };
+    let mut declared = match &repo {
+        Some(r) => match r.declared(&r.relative_dir(&ctx.base, &shown)) {
+            Ok(d) => Some(d),
+            Err(e) => return git_error(&e),
+        },
+        None => None,
+    };
+    let declared = declared.as_mut().map(|d| d as &mut dyn check::Declarations);
+    let card = match check::run(a, &dir, &cal, &sel, declared) {
         Ok(c) => c,
-        Err(e) => return Output::error(Exit::Usage, e.message, e.help),
+        Err(e) => {
+            let exit = if e.environment {
+                Exit::Environment
+            } else {
+                Exit::Usage
+            };
+            return Output::error(exit, e.message, e.help);
+        }
     };
     let currency = defaults.and_then(|d| d.currency.clone());
     let name = org.map(|o| o.name.clone()).unwrap_or_default();
@@ -247,6 +277,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
                         explained: Vec::new(),
                         drift: Vec::new(),
                         now,
+                        notes: Vec::new(),
                     },
                     &heading,
                     currency.as_deref(),

@@ -292,6 +292,11 @@ pub fn human(card: &Scorecard, heading: &str, currency: Option<&str>, color: boo
             }
         }
     }
+    out.push_str(&human_tracks(card, color));
+    if !card.notes.is_empty() {
+        out.push('\n');
+        out.push_str(&notes_text(card));
+    }
     for (sid, streams) in &card.sources {
         for (what, s) in streams {
             if s.bad_rows > 0 {
@@ -312,7 +317,7 @@ pub fn human(card: &Scorecard, heading: &str, currency: Option<&str>, color: boo
 }
 
 fn loc(sources: &Sources, r: &Row) -> Option<Location> {
-    place_location(sources, &r.place)
+    place_location(sources, r.place.as_ref()?)
 }
 
 fn place_location(sources: &Sources, place: &crate::model::Place) -> Option<Location> {
@@ -332,6 +337,154 @@ fn iso(cal: &Calendar, t: Millis) -> String {
                 .to_string()
         })
         .unwrap_or_default()
+}
+
+/// A target's track record: its rows in period order (`check --as-declared`).
+pub struct Track<'a> {
+    /// `goal` or `commitment`.
+    pub kind: &'static str,
+    /// The id.
+    pub id: &'a str,
+    /// Title or description.
+    pub title: &'a str,
+    /// The period kind.
+    pub period: crate::model::Period,
+    /// One row per period judged, oldest first.
+    pub rows: Vec<&'a Row>,
+}
+
+/// Met (pass or warn in a closed period), missed (fail), or not known yet
+/// (an open period, no data, an error).
+pub fn met(r: &Row, now: Millis) -> Option<bool> {
+    if r.window.end > now {
+        return None;
+    }
+    match r.status {
+        Status::Pass | Status::Warn => Some(true),
+        Status::Fail => Some(false),
+        Status::NoData | Status::Error => None,
+    }
+}
+
+/// The track records of an `--as-declared` check, in row order; empty for a
+/// check against today's targets.
+pub fn tracks(card: &Scorecard) -> Vec<Track<'_>> {
+    let mut out: Vec<Track> = Vec::new();
+    for r in card.rows.iter().filter(|r| r.declared.is_some()) {
+        match out
+            .iter_mut()
+            .find(|t| t.kind == r.kind && t.id == r.id && t.period == r.window.period)
+        {
+            Some(t) => t.rows.push(r),
+            None => out.push(Track {
+                kind: r.kind,
+                id: &r.id,
+                title: &r.title,
+                period: r.window.period,
+                rows: vec![r],
+            }),
+        }
+    }
+    for t in &mut out {
+        t.rows.sort_by_key(|r| r.window.start);
+    }
+    out
+}
+
+/// The periods of the tracks of one period kind, oldest first.
+fn track_columns<'a>(tracks: &[&Track<'a>]) -> Vec<&'a crate::model::calendar::Window> {
+    let mut cols: Vec<&crate::model::calendar::Window> = tracks
+        .iter()
+        .flat_map(|t| t.rows.iter().map(|r| &r.window))
+        .collect();
+    cols.sort_by_key(|w| w.start);
+    cols.dedup_by_key(|w| w.start);
+    cols
+}
+
+/// The versions of the agreement the rows were judged by, oldest first.
+fn versions(card: &Scorecard) -> Vec<&crate::git::CommitInfo> {
+    let mut v: Vec<&crate::git::CommitInfo> = card
+        .rows
+        .iter()
+        .filter_map(|r| r.declared.as_ref())
+        .collect();
+    v.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+    v.dedup_by(|a, b| a.id == b.id);
+    v
+}
+
+fn version_line(c: &crate::git::CommitInfo) -> String {
+    format!(
+        "{} {} {} ({})",
+        c.short,
+        c.date.get(..10).unwrap_or(&c.date),
+        c.subject,
+        c.author
+    )
+}
+
+/// The track records as text: one grid per period kind, a cell per period.
+fn human_tracks(card: &Scorecard, color: bool) -> String {
+    let tracks = tracks(card);
+    if tracks.is_empty() {
+        return String::new();
+    }
+    let mut out =
+        String::from("\nTrack record (each period judged by the targets in force at its end)\n");
+    for period in [
+        crate::model::Period::Week,
+        crate::model::Period::Month,
+        crate::model::Period::Quarter,
+        crate::model::Period::Year,
+    ] {
+        let these: Vec<&Track> = tracks.iter().filter(|t| t.period == period).collect();
+        if these.is_empty() {
+            continue;
+        }
+        let cols = track_columns(&these);
+        let names: Vec<String> = these
+            .iter()
+            .map(|t| format!("{} {}", t.kind, t.id))
+            .collect();
+        let w0 = names
+            .iter()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let widths: Vec<usize> = cols.iter().map(|c| c.label.len().max(7)).collect();
+        out.push_str(&format!("\n{:<w0$}", period.as_str().to_uppercase()));
+        for (c, w) in cols.iter().zip(&widths) {
+            out.push_str(&format!("  {:<w$}", c.label));
+        }
+        out.push('\n');
+        for (t, name) in these.iter().zip(&names) {
+            let mut line = format!("{name:<w0$}");
+            for (c, w) in cols.iter().zip(&widths) {
+                line.push_str("  ");
+                match t.rows.iter().find(|r| r.window.start == c.start) {
+                    Some(r) => {
+                        let st = r.status.as_str();
+                        line.push_str(&paint(st, r.status, color));
+                        line.push_str(&" ".repeat(w.saturating_sub(st.len())));
+                    }
+                    None => line.push_str(&format!("{:<w$}", "-")),
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+    out.push_str("\nTargets in force, by the commit that set them:\n");
+    for v in versions(card) {
+        out.push_str(&format!("  {}\n", version_line(v)));
+    }
+    out
+}
+
+fn notes_text(card: &Scorecard) -> String {
+    card.notes.iter().map(|n| format!("note: {n}\n")).collect()
 }
 
 /// The JSON document.
@@ -371,6 +524,27 @@ pub fn json(card: &Scorecard, sources: &Sources, cal: &Calendar, directory: &str
                 "severity": r.severity.map(|s| s.as_str()),
                 "file": l.as_ref().map(|l| &l.file),
                 "line": l.as_ref().map(|l| l.line),
+                "declared": r.declared,
+            })
+        })
+        .collect();
+    let track_record: Vec<Value> = tracks(card)
+        .iter()
+        .map(|t| {
+            json!({
+                "kind": t.kind,
+                "id": t.id,
+                "title": t.title,
+                "period_kind": t.period.as_str(),
+                "periods": t.rows.iter().map(|r| json!({
+                    "period": r.window.label,
+                    "status": r.status.as_str(),
+                    "met": met(r, card.now),
+                    "actual": r.actual,
+                    "target": r.target,
+                    "warn": r.warn,
+                    "commit": r.declared.as_ref().map(|c| &c.short),
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -425,6 +599,8 @@ pub fn json(card: &Scorecard, sources: &Sources, cal: &Calendar, directory: &str
             "pass": c[0], "warn": c[1], "fail": c[2], "no-data": c[3], "error": c[4],
         },
         "results": results,
+        "track_record": track_record,
+        "notes": card.notes,
         "drift": drift,
         "sources": srcs,
     });
@@ -445,6 +621,56 @@ fn badge(s: Status) -> &'static str {
         Status::NoData => "➖ no-data",
         Status::Error => "🛑 error",
     }
+}
+
+/// The track records as markdown tables, one per period kind.
+fn markdown_tracks(card: &Scorecard, currency: Option<&str>) -> String {
+    let tracks = tracks(card);
+    if tracks.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n#### Track record\n\nEach period judged by the targets in force at its end.\n",
+    );
+    for period in [
+        crate::model::Period::Week,
+        crate::model::Period::Month,
+        crate::model::Period::Quarter,
+        crate::model::Period::Year,
+    ] {
+        let these: Vec<&Track> = tracks.iter().filter(|t| t.period == period).collect();
+        if these.is_empty() {
+            continue;
+        }
+        let cols = track_columns(&these);
+        out.push_str(&format!("\n| {} |", period.as_str()));
+        for c in &cols {
+            out.push_str(&format!(" {} |", c.label));
+        }
+        out.push_str("\n|---|");
+        out.push_str(&"---|".repeat(cols.len()));
+        out.push('\n');
+        for t in &these {
+            out.push_str(&format!("| {} `{}` |", t.kind, t.id));
+            for c in &cols {
+                match t.rows.iter().find(|r| r.window.start == c.start) {
+                    Some(r) => out.push_str(&format!(
+                        " {} {} (`{}`) |",
+                        badge(r.status),
+                        md_cell(&actual_text(r, currency)),
+                        md_cell(&r.target)
+                    )),
+                    None => out.push_str(" – |"),
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str("\nTargets in force, by the commit that set them:\n\n");
+    for v in versions(card) {
+        out.push_str(&format!("- {}\n", md_cell(&version_line(v))));
+    }
+    out
 }
 
 /// Markdown for `$GITHUB_STEP_SUMMARY` and PR comments.
@@ -470,6 +696,10 @@ pub fn markdown(card: &Scorecard, heading: &str, currency: Option<&str>) -> Stri
             md_cell(&who(r)),
             md_cell(r.note.as_deref().unwrap_or("")),
         ));
+    }
+    out.push_str(&markdown_tracks(card, currency));
+    for n in &card.notes {
+        out.push_str(&format!("\n> {}\n", md_cell(n)));
     }
     if !card.drift.is_empty() {
         out.push_str(&format!("\n#### {}\n\n", md_cell(&drift_heading(card))));
