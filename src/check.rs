@@ -40,6 +40,11 @@ pub struct Selection {
     pub explain: Option<Id>,
     /// Judge lead-definition conformance (skipped with `ids` or `explain`).
     pub drift: bool,
+    /// Judge each target over the last `last` periods of its own kind (ending
+    /// with the one holding the selection's last day, or now while the
+    /// selection is open), not over the periods of its kind that overlap the
+    /// selection: the report's charts.
+    pub own_periods: bool,
 }
 
 /// One target judged for one period.
@@ -292,6 +297,25 @@ pub fn run(
         selection.insert(0, prev);
     }
     let (first, after) = (selection[0].first, sel.window.after);
+    let windows_of = |period: Period| -> Vec<Window> {
+        if !sel.own_periods {
+            return cal.windows_over(period, first, after);
+        }
+        // The period of each kind holding the selection's last day, or
+        // today while the selection is still open.
+        let reference = if sel.now < sel.window.end {
+            cal.date_of(sel.now.max(sel.window.start))
+        } else {
+            sel.window.last()
+        };
+        let mut w = cal.window(period, reference);
+        let mut out = vec![w.clone()];
+        for _ in 1..sel.last.max(1) {
+            w = cal.previous(&w);
+            out.insert(0, w.clone());
+        }
+        out
+    };
 
     // --as-declared: the version of the agreement in force at the end of every
     // window of every period kind in the selection.
@@ -301,7 +325,7 @@ pub fn run(
     let as_declared = declared.is_some();
     if let Some(d) = declared {
         for period in [Period::Week, Period::Month, Period::Quarter, Period::Year] {
-            for w in cal.windows_over(period, first, after) {
+            for w in windows_of(period) {
                 if version_at.contains_key(&w.end) {
                     continue;
                 }
@@ -368,7 +392,7 @@ pub fn run(
         kinds.dedup();
         let undeclared: Vec<String> = kinds
             .iter()
-            .flat_map(|p| cal.windows_over(*p, first, after))
+            .flat_map(|p| windows_of(*p))
             .filter(|w| w.start <= sel.now && version_at.get(&w.end) == Some(&None))
             .map(|w| w.label)
             .collect();
@@ -446,8 +470,7 @@ pub fn run(
     }
     let mut pending: Vec<Pending> = Vec::new();
     for (ii, item) in items.iter().enumerate() {
-        let windows: Vec<Window> = cal
-            .windows_over(item.period.unwrap_or(item.default_period), first, after)
+        let windows: Vec<Window> = windows_of(item.period.unwrap_or(item.default_period))
             .into_iter()
             .filter(|w| (item.in_force)(w))
             .filter(|w| {

@@ -6,46 +6,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{git, run_in};
+use common::{acme_repo, change, git, run_in};
 use serde_json::Value;
-
-/// A repository holding examples/acme under `alignment/`, committed on 2026-06-10.
-fn acme_repo() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
-    let to = tmp.path().join("alignment");
-    std::fs::create_dir_all(to.join("data")).expect("mkdir");
-    for sub in ["", "data"] {
-        for entry in std::fs::read_dir(from.join(sub)).expect("examples/acme") {
-            let path = entry.expect("entry").path();
-            if path.is_file() {
-                std::fs::copy(&path, to.join(sub).join(path.file_name().expect("name")))
-                    .expect("copy");
-            }
-        }
-    }
-    git(
-        tmp.path(),
-        "2026-06-10T12:00:00Z",
-        &["init", "-q", "-b", "main"],
-    );
-    git(tmp.path(), "2026-06-10T12:00:00Z", &["add", "."]);
-    git(
-        tmp.path(),
-        "2026-06-10T12:00:00Z",
-        &["commit", "-q", "-m", "Initial agreement"],
-    );
-    tmp
-}
-
-/// Replaces `from` by `to` in `alignment/<file>` and commits at `date`.
-fn change(dir: &Path, file: &str, from: &str, to: &str, date: &str, subject: &str) {
-    let path = dir.join("alignment").join(file);
-    let text = std::fs::read_to_string(&path).expect("read");
-    assert!(text.contains(from), "{file} holds {from}");
-    std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
-    git(dir, date, &["commit", "-q", "-a", "-m", subject]);
-}
 
 fn check(dir: &Path, args: &[&str]) -> (i32, Value, String) {
     let mut all = vec![

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use super::diff::git_error;
 use super::{Ctx, Exit, Format, Output};
 use crate::check::{self, Selection};
-use crate::git::Repo;
-use crate::load::{default_dir, load_dir};
-use crate::model::calendar::{Calendar, PeriodError};
+use crate::git::{Declared, Repo};
+use crate::load::{Loaded, default_dir, load_dir};
+use crate::model::calendar::{Calendar, Millis, PeriodError, Window};
 use crate::model::scorecard::Status;
 use crate::model::{Period, Severity};
 use crate::render;
@@ -93,128 +93,42 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
     if let Err(out) = ctx.formats("check", formats) {
         return out;
     }
-    let shown = args.dir.clone().unwrap_or_else(|| default_dir(&ctx.base));
-    let dir = ctx.path(&shown);
-    let loaded = match load_dir(&dir, &shown) {
-        Ok(l) => l,
-        Err(e) => {
-            return Output::error(
-                Exit::Usage,
-                e.to_string(),
-                "pass the directory that holds revalign.toml",
-            );
-        }
-    };
-    let errors: Vec<_> = loaded
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .cloned()
-        .collect();
-    if !errors.is_empty() {
-        let mut out = Output::error(
-            Exit::Usage,
-            format!(
-                "the alignment in `{}` has {} error{}: targets cannot be judged until it validates",
-                shown.display(),
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" }
-            ),
-            format!(
-                "fix them (`revalign validate {}` shows each)",
-                shown.display()
-            ),
-        );
-        out.stderr.push('\n');
-        out.stderr.push_str(&render::human(
-            &errors,
-            &loaded.sources,
-            false,
-            &shown.display().to_string(),
-        ));
-        return out;
-    }
-    let a = &loaded.alignment;
-    let org = a.organization.as_ref().and_then(|o| o.value.as_ref());
-    let Some(cal) = org.and_then(Calendar::of) else {
-        return Output::error(
-            Exit::Usage,
-            "the manifest has no valid organization",
-            "run `revalign validate`",
-        );
-    };
-    let now = match &args.as_of {
-        None => jiff::Timestamp::now().as_millisecond(),
-        Some(t) => match parse_as_of(t, &cal) {
-            Some(ms) => ms,
-            None => {
-                return Output::error(
-                    Exit::Usage,
-                    format!("--as-of `{t}` is not a date or a timestamp"),
-                    "write `2026-11-01` (midnight in the organisation's time zone) or `2026-11-01T09:00:00Z`",
-                );
-            }
-        },
-    };
-    let defaults = a.defaults.as_ref().and_then(|d| d.value.as_ref());
-    let default_period = defaults.and_then(|d| d.period).unwrap_or(Period::Month);
-    let window = match cal.parse(&args.period, default_period, now) {
-        Ok(w) => w,
-        Err(e) => return Output::error(Exit::Usage, format!("--period: {e}"), PeriodError::HELP),
+    let j = match Judging::prepare(ctx, args.dir.as_ref(), &args.period, args.as_of.as_deref()) {
+        Ok(j) => j,
+        Err(out) => return out,
     };
     let sel = Selection {
-        window,
+        window: j.window.clone(),
         last: args.last,
         ids: args.goals.clone(),
         source: args.source.clone(),
-        now,
+        now: j.now,
         explain: args.explain.clone(),
         drift: !args.no_drift,
+        own_periods: false,
     };
     let repo = if args.as_declared {
-        match Repo::discover(&dir) {
+        match j.repo() {
             Ok(r) => Some(r),
-            Err(e) => return git_error(&e),
+            Err(out) => return out,
         }
     } else {
         None
     };
     let mut declared = match &repo {
-        Some(r) => match r.declared(&r.relative_dir(&ctx.base, &shown)) {
+        Some(r) => match j.declared(ctx, r) {
             Ok(d) => Some(d),
-            Err(e) => return git_error(&e),
+            Err(out) => return out,
         },
         None => None,
     };
-    let declared = declared.as_mut().map(|d| d as &mut dyn check::Declarations);
-    let card = match check::run(a, &dir, &cal, &sel, declared) {
+    let card = match j.check(&sel, declared.as_mut()) {
         Ok(c) => c,
-        Err(e) => {
-            let exit = if e.environment {
-                Exit::Environment
-            } else {
-                Exit::Usage
-            };
-            return Output::error(exit, e.message, e.help);
-        }
+        Err(out) => return out,
     };
-    let currency = defaults.and_then(|d| d.currency.clone());
-    let name = org.map(|o| o.name.clone()).unwrap_or_default();
-    let periods: Vec<&str> = card.selection.iter().map(|w| w.label.as_str()).collect();
-    let heading = format!(
-        "{name}: check of {} (as of {})",
-        match periods.as_slice() {
-            [one] => one.to_string(),
-            [first, .., last] => format!("{first} to {last}"),
-            [] => String::new(),
-        },
-        jiff::Timestamp::from_millisecond(now)
-            .map(|t| t
-                .to_zoned(cal.tz.clone())
-                .strftime("%Y-%m-%d %H:%M %Z")
-                .to_string())
-            .unwrap_or_default()
-    );
+    let (now, cal, shown, loaded) = (j.now, &j.cal, &j.shown, &j.loaded);
+    let currency = j.currency.clone();
+    let heading = j.heading("check", &card.selection);
     let drift_error = args.fail_on_drift && card.drift.iter().any(|d| d.result.error.is_some());
     let drifted = args.fail_on_drift && card.drift.iter().any(|d| d.result.drifted > 0);
     let exit = if drift_error || card.rows.iter().any(|r| r.status == Status::Error) {
@@ -284,7 +198,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
                     ctx.color,
                 );
                 s.push('\n');
-                s.push_str(&scorecard::explain(&card.explained, row, &cal, args.limit));
+                s.push_str(&scorecard::explain(&card.explained, row, cal, args.limit));
                 s
             }
         };
@@ -295,7 +209,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         };
     }
     let stdout = match ctx.format {
-        Format::Json => scorecard::json(&card, &loaded.sources, &cal, &shown_name),
+        Format::Json => scorecard::json(&card, &loaded.sources, cal, &shown_name),
         Format::Markdown => scorecard::markdown(&card, &heading, currency.as_deref()),
         Format::Junit => scorecard::junit(&card, currency.as_deref()),
         Format::Github => scorecard::github(&card, &loaded.sources, currency.as_deref()),
@@ -322,4 +236,165 @@ fn parse_as_of(text: &str, cal: &Calendar) -> Option<i64> {
     }
     let d = text.parse::<jiff::civil::Date>().ok()?;
     Some(cal.midnight(d))
+}
+
+/// What a command that judges targets needs: the valid alignment, its
+/// calendar, the time judged at and the selected period.
+pub struct Judging {
+    /// The directory as the user named it.
+    pub shown: PathBuf,
+    /// The directory, resolved against `-C`.
+    pub dir: PathBuf,
+    /// The alignment, valid.
+    pub loaded: Loaded,
+    /// The organisation's calendar.
+    pub cal: Calendar,
+    /// The time judged at (`--as-of`, else now).
+    pub now: Millis,
+    /// The selected period (`--period`).
+    pub window: Window,
+    /// `defaults.currency`.
+    pub currency: Option<String>,
+    /// The organisation's name.
+    pub name: String,
+}
+
+impl Judging {
+    /// Loads and validates the alignment and reads the period and time flags;
+    /// an `Output` to return when it cannot.
+    pub fn prepare(
+        ctx: &Ctx,
+        dir: Option<&PathBuf>,
+        period: &str,
+        as_of: Option<&str>,
+    ) -> Result<Judging, Output> {
+        let shown = dir.cloned().unwrap_or_else(|| default_dir(&ctx.base));
+        let dir = ctx.path(&shown);
+        let loaded = load_dir(&dir, &shown).map_err(|e| {
+            Output::error(
+                Exit::Usage,
+                e.to_string(),
+                "pass the directory that holds revalign.toml",
+            )
+        })?;
+        let errors: Vec<_> = loaded
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .cloned()
+            .collect();
+        if !errors.is_empty() {
+            let mut out = Output::error(
+                Exit::Usage,
+                format!(
+                    "the alignment in `{}` has {} error{}: targets cannot be judged until it validates",
+                    shown.display(),
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                ),
+                format!(
+                    "fix them (`revalign validate {}` shows each)",
+                    shown.display()
+                ),
+            );
+            out.stderr.push('\n');
+            out.stderr.push_str(&render::human(
+                &errors,
+                &loaded.sources,
+                false,
+                &shown.display().to_string(),
+            ));
+            return Err(out);
+        }
+        let a = &loaded.alignment;
+        let org = a.organization.as_ref().and_then(|o| o.value.as_ref());
+        let Some(cal) = org.and_then(Calendar::of) else {
+            return Err(Output::error(
+                Exit::Usage,
+                "the manifest has no valid organization",
+                "run `revalign validate`",
+            ));
+        };
+        let now = match as_of {
+            None => jiff::Timestamp::now().as_millisecond(),
+            Some(t) => parse_as_of(t, &cal).ok_or_else(|| {
+                Output::error(
+                    Exit::Usage,
+                    format!("--as-of `{t}` is not a date or a timestamp"),
+                    "write `2026-11-01` (midnight in the organisation's time zone) or `2026-11-01T09:00:00Z`",
+                )
+            })?,
+        };
+        let defaults = a.defaults.as_ref().and_then(|d| d.value.as_ref());
+        let default_period = defaults.and_then(|d| d.period).unwrap_or(Period::Month);
+        let window = cal
+            .parse(period, default_period, now)
+            .map_err(|e| Output::error(Exit::Usage, format!("--period: {e}"), PeriodError::HELP))?;
+        let currency = defaults.and_then(|d| d.currency.clone());
+        let name = org.map(|o| o.name.clone()).unwrap_or_default();
+        Ok(Judging {
+            shown,
+            dir,
+            loaded,
+            cal,
+            now,
+            window,
+            currency,
+            name,
+        })
+    }
+
+    /// The repository holding the alignment.
+    pub fn repo(&self) -> Result<Repo, Output> {
+        Repo::discover(&self.dir).map_err(|e| git_error(&e))
+    }
+
+    /// The versions of the alignment in the repository's history.
+    pub fn declared<'r>(&self, ctx: &Ctx, repo: &'r Repo) -> Result<Declared<'r>, Output> {
+        repo.declared(&repo.relative_dir(&ctx.base, &self.shown))
+            .map_err(|e| git_error(&e))
+    }
+
+    /// Runs the check; with `declared`, against the targets in force then.
+    pub fn check(
+        &self,
+        sel: &Selection,
+        declared: Option<&mut Declared<'_>>,
+    ) -> Result<check::Scorecard, Output> {
+        let declared = declared.map(|d| d as &mut dyn check::Declarations);
+        check::run(&self.loaded.alignment, &self.dir, &self.cal, sel, declared).map_err(|e| {
+            let exit = if e.environment {
+                Exit::Environment
+            } else {
+                Exit::Usage
+            };
+            Output::error(exit, e.message, e.help)
+        })
+    }
+
+    /// `Acme Analytics: check of 2026-08 to 2026-10 (as of 2026-11-01 00:00 EDT)`.
+    pub fn heading(&self, what: &str, selection: &[Window]) -> String {
+        let periods: Vec<&str> = selection.iter().map(|w| w.label.as_str()).collect();
+        format!(
+            "{}: {what} of {} (as of {})",
+            self.name,
+            match periods.as_slice() {
+                [one] => one.to_string(),
+                [first, .., last] => format!("{first} to {last}"),
+                [] => String::new(),
+            },
+            self.as_of_text()
+        )
+    }
+
+    /// The time judged at, in the organisation's time zone.
+    pub fn as_of_text(&self) -> String {
+        jiff::Timestamp::from_millisecond(self.now)
+            .map(|t| {
+                t.to_zoned(self.cal.tz.clone())
+                    .strftime("%Y-%m-%d %H:%M %Z")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
 }

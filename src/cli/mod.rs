@@ -8,6 +8,7 @@ pub mod diff;
 pub mod history;
 pub mod init;
 pub mod man;
+pub mod report;
 pub mod schema;
 pub mod show;
 pub mod validate;
@@ -77,6 +78,8 @@ pub enum Format {
     Csv,
     /// JUnit XML, one test case per item.
     Junit,
+    /// One self-contained HTML page.
+    Html,
 }
 
 impl Format {
@@ -89,6 +92,7 @@ impl Format {
             Format::Markdown => "markdown",
             Format::Csv => "csv",
             Format::Junit => "junit",
+            Format::Html => "html",
         }
     }
 }
@@ -159,6 +163,8 @@ pub enum Command {
     Show(show::Args),
     /// Measure the goals and SLA commitments from the data and hold them against their targets.
     Check(check::Args),
+    /// The pack for the joint meeting: scorecard, trends against the targets in force, changes, breaches, drift.
+    Report(report::Args),
     /// Generate the CODEOWNERS block that puts the department heads on every change.
     Codeowners(codeowners::Args),
     /// Print the shell completion script for bash, zsh, fish, elvish or PowerShell.
@@ -250,6 +256,7 @@ pub fn run(cli: Cli, terminal: Terminal) -> Output {
         Command::Show(args) => show::run(&ctx, args),
         Command::Codeowners(args) => codeowners::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
+        Command::Report(args) => report::run(&ctx, args),
         Command::Completions(args) => completions::run(&ctx, args),
         Command::Man(args) => man::run(&ctx, args),
     }

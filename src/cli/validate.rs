@@ -54,7 +54,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
     let summary = render::Summary::of(&findings);
     let shown_name = shown.display().to_string();
     let stdout = match ctx.format {
-        Format::Human | Format::Markdown | Format::Csv | Format::Junit => {
+        Format::Human | Format::Markdown | Format::Csv | Format::Junit | Format::Html => {
             let visible: Vec<_> = if ctx.quiet {
                 findings
                     .iter()

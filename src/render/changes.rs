@@ -65,7 +65,8 @@ fn entity_summary(v: &Option<Value>) -> String {
     parts.join(", ")
 }
 
-fn describe(c: &Change) -> String {
+/// A change in words: `added: ...`, `target: >= 600 → >= 700`.
+pub fn describe(c: &Change) -> String {
     let with = |word: &str, v: &Option<Value>| match entity_summary(v) {
         s if s.is_empty() => word.to_string(),
         s => format!("{word}: {s}"),
@@ -94,7 +95,8 @@ fn paint(text: &str, class: Class, color: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-fn sign(c: &Change) -> char {
+/// `+` added, `-` removed, `~` changed.
+pub fn sign(c: &Change) -> char {
     match (&c.old, &c.new, &c.field) {
         (None, Some(_), None) => '+',
         (Some(_), None, None) => '-',
@@ -175,7 +177,8 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn mark(class: Class) -> &'static str {
+/// The class with its emoji, for markdown.
+pub fn mark(class: Class) -> &'static str {
     match class {
         Class::Breaking => "⛔ **breaking**",
         Class::Tightened => "🔒 **tightened**",

@@ -4,6 +4,7 @@
 pub mod changes;
 mod human;
 mod machine;
+pub mod report;
 pub mod scorecard;
 
 pub use human::human;

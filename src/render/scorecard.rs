@@ -103,7 +103,8 @@ pub fn value(unit: Unit, v: f64, currency: Option<&str>) -> String {
     }
 }
 
-fn actual_text(r: &Row, currency: Option<&str>) -> String {
+/// The actual as people read it, with the pace or change it was judged on.
+pub fn actual_text(r: &Row, currency: Option<&str>) -> String {
     match r.actual {
         None => "-".into(),
         Some(v) => {
@@ -118,7 +119,8 @@ fn actual_text(r: &Row, currency: Option<&str>) -> String {
     }
 }
 
-fn who(r: &Row) -> String {
+/// `marketing -> sales` for commitments, the owners for goals.
+pub fn who(r: &Row) -> String {
     match &r.parties {
         Some((p, c)) => format!("{p} -> {c}"),
         None => r.owners.join(", "),
@@ -140,7 +142,8 @@ fn paint(s: &str, status: Status, color: bool) -> String {
 }
 
 /// A drift row's state: `ok`, `drift` or `error`.
-fn drift_state(d: &DriftRow) -> &'static str {
+/// `ok`, `drift` or `error`.
+pub fn drift_state(d: &DriftRow) -> &'static str {
     if d.result.error.is_some() {
         "error"
     } else if d.result.drifted > 0 {
@@ -151,7 +154,8 @@ fn drift_state(d: &DriftRow) -> &'static str {
 }
 
 /// `12 of 604 (2.0%)`, and how many left the funnel.
-fn drift_counts(d: &DriftRow) -> String {
+/// `2 of 21 records (1 left the funnel)`.
+pub fn drift_counts(d: &DriftRow) -> String {
     let r = &d.result;
     let mut s = format!(
         "{} of {}",
@@ -173,7 +177,8 @@ fn drift_counts(d: &DriftRow) -> String {
     s
 }
 
-fn drift_heading(card: &Scorecard) -> String {
+/// The heading of the drift section, with the selection it covers.
+pub fn drift_heading(card: &Scorecard) -> String {
     let span = match card.selection.as_slice() {
         [one] => one.label.clone(),
         [first, .., last] => format!("{} to {}", first.label, last.label),
@@ -329,7 +334,8 @@ fn place_location(sources: &Sources, place: &crate::model::Place) -> Option<Loca
     location(sources, &place)
 }
 
-fn iso(cal: &Calendar, t: Millis) -> String {
+/// A time in the organisation's zone, RFC 3339.
+pub fn iso(cal: &Calendar, t: Millis) -> String {
     jiff::Timestamp::from_millisecond(t)
         .map(|ts| {
             ts.to_zoned(cal.tz.clone())
@@ -369,8 +375,17 @@ pub fn met(r: &Row, now: Millis) -> Option<bool> {
 /// The track records of an `--as-declared` check, in row order; empty for a
 /// check against today's targets.
 pub fn tracks(card: &Scorecard) -> Vec<Track<'_>> {
+    if card.rows.iter().any(|r| r.declared.is_some()) {
+        series(card)
+    } else {
+        Vec::new()
+    }
+}
+
+/// The rows of each target and period kind, oldest period first, in row order.
+pub fn series(card: &Scorecard) -> Vec<Track<'_>> {
     let mut out: Vec<Track> = Vec::new();
-    for r in card.rows.iter().filter(|r| r.declared.is_some()) {
+    for r in &card.rows {
         match out
             .iter_mut()
             .find(|t| t.kind == r.kind && t.id == r.id && t.period == r.window.period)
@@ -403,7 +418,7 @@ fn track_columns<'a>(tracks: &[&Track<'a>]) -> Vec<&'a crate::model::calendar::W
 }
 
 /// The versions of the agreement the rows were judged by, oldest first.
-fn versions(card: &Scorecard) -> Vec<&crate::git::CommitInfo> {
+pub fn versions(card: &Scorecard) -> Vec<&crate::git::CommitInfo> {
     let mut v: Vec<&crate::git::CommitInfo> = card
         .rows
         .iter()
@@ -414,7 +429,8 @@ fn versions(card: &Scorecard) -> Vec<&crate::git::CommitInfo> {
     v
 }
 
-fn version_line(c: &crate::git::CommitInfo) -> String {
+/// `a1b2c3d 2026-09-15 Raise the MQL target (#12) (Dana Reyes)`.
+pub fn version_line(c: &crate::git::CommitInfo) -> String {
     format!(
         "{} {} {} ({})",
         c.short,
@@ -609,11 +625,13 @@ pub fn json(card: &Scorecard, sources: &Sources, cal: &Calendar, directory: &str
     text
 }
 
-fn md_cell(s: &str) -> String {
+/// Text safe in a markdown table cell.
+pub fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn badge(s: Status) -> &'static str {
+/// The status with its emoji, for markdown.
+pub fn badge(s: Status) -> &'static str {
     match s {
         Status::Pass => "✅ pass",
         Status::Warn => "⚠️ warn",
@@ -632,6 +650,17 @@ fn markdown_tracks(card: &Scorecard, currency: Option<&str>) -> String {
     let mut out = String::from(
         "\n#### Track record\n\nEach period judged by the targets in force at its end.\n",
     );
+    out.push_str(&markdown_grid(&tracks, currency));
+    out.push_str("\nTargets in force, by the commit that set them:\n\n");
+    for v in versions(card) {
+        out.push_str(&format!("- {}\n", md_cell(&version_line(v))));
+    }
+    out
+}
+
+/// Targets by period, one table per period kind: status, actual and target in each cell.
+pub fn markdown_grid(tracks: &[Track<'_>], currency: Option<&str>) -> String {
+    let mut out = String::new();
     for period in [
         crate::model::Period::Week,
         crate::model::Period::Month,
@@ -666,10 +695,6 @@ fn markdown_tracks(card: &Scorecard, currency: Option<&str>) -> String {
             out.push('\n');
         }
     }
-    out.push_str("\nTargets in force, by the commit that set them:\n\n");
-    for v in versions(card) {
-        out.push_str(&format!("- {}\n", md_cell(&version_line(v))));
-    }
     out
 }
 
@@ -703,39 +728,45 @@ pub fn markdown(card: &Scorecard, heading: &str, currency: Option<&str>) -> Stri
     }
     if !card.drift.is_empty() {
         out.push_str(&format!("\n#### {}\n\n", md_cell(&drift_heading(card))));
-        out.push_str("| Stage | Drifted | Examples |\n|---|---|---|\n");
-        for d in &card.drift {
-            let (counts, examples) = match &d.result.error {
-                Some(e) => (
-                    format!("🛑 not judged: {}", e.message),
-                    format!("help: {}", e.help),
+        out.push_str(&markdown_drift(card));
+    }
+    out
+}
+
+/// The definition drift as a markdown table: a row per stage with entry criteria.
+pub fn markdown_drift(card: &Scorecard) -> String {
+    let mut out = String::from("| Stage | Drifted | Examples |\n|---|---|---|\n");
+    for d in &card.drift {
+        let (counts, examples) = match &d.result.error {
+            Some(e) => (
+                format!("🛑 not judged: {}", e.message),
+                format!("help: {}", e.help),
+            ),
+            None => (
+                format!(
+                    "{} {}",
+                    if d.result.drifted > 0 {
+                        "⚠️"
+                    } else {
+                        "✅"
+                    },
+                    drift_counts(d)
                 ),
-                None => (
-                    format!(
-                        "{} {}",
-                        if d.result.drifted > 0 {
-                            "⚠️"
-                        } else {
-                            "✅"
-                        },
-                        drift_counts(d)
-                    ),
-                    d.result
-                        .examples
-                        .iter()
-                        .map(|e| format!("`{}`: {}", e.id, e.failed))
-                        .collect::<Vec<_>>()
-                        .join("<br>"),
-                ),
-            };
-            out.push_str(&format!(
-                "| {} `{}` | {} | {} |\n",
-                md_cell(&d.name),
-                d.result.stage,
-                md_cell(&counts),
-                md_cell(&examples)
-            ));
-        }
+                d.result
+                    .examples
+                    .iter()
+                    .map(|e| format!("`{}`: {}", e.id, e.failed))
+                    .collect::<Vec<_>>()
+                    .join("<br>"),
+            ),
+        };
+        out.push_str(&format!(
+            "| {} `{}` | {} | {} |\n",
+            md_cell(&d.name),
+            d.result.stage,
+            md_cell(&counts),
+            md_cell(&examples)
+        ));
     }
     out
 }
@@ -872,10 +903,10 @@ pub fn github(card: &Scorecard, sources: &Sources, currency: Option<&str>) -> St
     out
 }
 
-/// The records behind a number, misses first.
-pub fn explain(rows: &[Explained], row: &Row, cal: &Calendar, limit: usize) -> String {
+/// The records behind a number, misses first; among them the latest (longest
+/// wait, biggest amount) first.
+pub fn misses_first(rows: &[Explained]) -> Vec<&Explained> {
     let mut list: Vec<&Explained> = rows.iter().collect();
-    // Misses first; among them the latest (longest wait, biggest amount) first.
     list.sort_by(|a, b| {
         a.hit
             .cmp(&b.hit)
@@ -887,6 +918,21 @@ pub fn explain(rows: &[Explained], row: &Row, cal: &Calendar, limit: usize) -> S
             )
             .then(a.id.cmp(&b.id))
     });
+    list
+}
+
+/// An elapsed time in milliseconds, signed.
+pub fn elapsed_text(ms: Millis) -> String {
+    if ms < 0 {
+        format!("-{}", duration(-ms as f64 / 1000.0))
+    } else {
+        duration(ms as f64 / 1000.0)
+    }
+}
+
+/// The records behind a number, misses first, as text (`check --explain`).
+pub fn explain(rows: &[Explained], row: &Row, cal: &Calendar, limit: usize) -> String {
+    let list = misses_first(rows);
     let misses = rows.iter().filter(|r| !r.hit).count();
     let mut out = format!(
         "{} {} in {}: {} records, {} counted, {} not\n\n",
@@ -907,13 +953,7 @@ pub fn explain(rows: &[Explained], row: &Row, cal: &Calendar, limit: usize) -> S
             if e.hit { "yes" } else { "no" },
             day(e.start),
             day(e.end),
-            e.elapsed.map_or("-".into(), |ms| {
-                if ms < 0 {
-                    format!("-{}", duration(-ms as f64 / 1000.0))
-                } else {
-                    duration(ms as f64 / 1000.0)
-                }
-            }),
+            e.elapsed.map_or("-".into(), elapsed_text),
             e.amount.map_or("-".into(), |a| thousands(a, 2)),
             e.owner.as_deref().unwrap_or("-"),
         ));

@@ -60,3 +60,43 @@ pub fn copy_minimal(dir: &Path) {
         }
     }
 }
+
+/// A repository holding examples/acme under `alignment/`, committed on 2026-06-10.
+#[allow(dead_code)] // each test crate uses a subset of these helpers
+pub fn acme_repo() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
+    let to = tmp.path().join("alignment");
+    std::fs::create_dir_all(to.join("data")).expect("mkdir");
+    for sub in ["", "data"] {
+        for entry in std::fs::read_dir(from.join(sub)).expect("examples/acme") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                std::fs::copy(&path, to.join(sub).join(path.file_name().expect("name")))
+                    .expect("copy");
+            }
+        }
+    }
+    git(
+        tmp.path(),
+        "2026-06-10T12:00:00Z",
+        &["init", "-q", "-b", "main"],
+    );
+    git(tmp.path(), "2026-06-10T12:00:00Z", &["add", "."]);
+    git(
+        tmp.path(),
+        "2026-06-10T12:00:00Z",
+        &["commit", "-q", "-m", "Initial agreement"],
+    );
+    tmp
+}
+
+/// Replaces `from` by `to` in `alignment/<file>` and commits at `date`.
+#[allow(dead_code)] // each test crate uses a subset of these helpers
+pub fn change(dir: &Path, file: &str, from: &str, to: &str, date: &str, subject: &str) {
+    let path = dir.join("alignment").join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.contains(from), "{file} holds {from}");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+    git(dir, date, &["commit", "-q", "-a", "-m", subject]);
+}
