@@ -145,6 +145,11 @@ fn the_action_validates_diffs_and_checks() {
         ("COMMAND", "check"),
         ("DIRECTORY", acme),
         ("ARGS", "--period 2026-10 --as-of 2026-11-01"),
+        // examples/acme was committed after October 2026: today's targets.
+        (
+            "REPORT_ARGS",
+            "--period 2026-10 --as-of 2026-11-01 --periods 3 --todays-targets",
+        ),
     ];
     let ran = action(&repo, scratch.path(), &inputs);
     assert_eq!(
@@ -170,6 +175,12 @@ fn the_action_validates_diffs_and_checks() {
         "misses are annotated: {}",
         ran.stdout
     );
+    let report = std::fs::read_to_string(ran.out.join("report.html")).expect("report.html");
+    assert!(
+        report.starts_with("<!DOCTYPE html>\n<!-- revalign:report -->"),
+        "the meeting pack is made for the artifact"
+    );
+    assert!(report.contains("<svg class=\"chart\""));
 
     // An unknown command is a usage error, not a pass.
     let ran = action(&repo, scratch.path(), &[("COMMAND", "deploy")]);

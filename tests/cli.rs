@@ -265,6 +265,7 @@ fn help_texts() {
         &["show", "--help"],
         &["codeowners", "--help"],
         &["check", "--help"],
+        &["report", "--help"],
     ] {
         let name = format!("help-{}", args[0].trim_start_matches('-'));
         insta::assert_snapshot!(name, transcript(root(), args));
@@ -366,6 +367,7 @@ fn completions_man_pages_and_help_examples_come_from_the_cli_definition() {
         "history",
         "show",
         "check",
+        "report",
         "codeowners",
         "completions",
         "man",

@@ -185,6 +185,17 @@ fn the_markdown_pack_and_what_it_will_not_overwrite() {
     let text = std::fs::read_to_string(dir.join("pack.md")).expect("read");
     assert!(text.starts_with("<!-- revalign:report -->\n# "));
     assert!(!dir.join(".pack.md.revalign-tmp").exists());
+
+    // --todays-targets: August judged by today's >= 700.
+    let mut args = REPORT.to_vec();
+    args.extend(["3", "--todays-targets"]);
+    let (code, md, stderr) = run_in(dir, &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(md.contains("Every period is judged by today's targets (--todays-targets)."));
+    assert!(
+        md.contains("| commitment `mql-delivery` | ❌ fail 585 (`>= 700`) |"),
+        "{md}"
+    );
 }
 
 #[test]

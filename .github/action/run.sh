@@ -3,7 +3,8 @@
 # produced where GitHub shows it, and records the exit code as the step output
 # `exit-code` (the action's last step exits with it, after commenting and
 # uploading). Inputs arrive as environment variables: COMMAND, DIRECTORY, ARGS
-# (split on spaces), FAIL_ON (comma-separated), BASE_SHA (pull requests), OUT.
+# (split on spaces), FAIL_ON (comma-separated), BASE_SHA (pull requests), OUT,
+# REPORT and REPORT_ARGS (check).
 set -uo pipefail
 mkdir -p "$OUT"
 read -r -a extra <<< "$ARGS"
@@ -36,6 +37,14 @@ case "$COMMAND" in
     revalign check ${DIRECTORY:+"$DIRECTORY"} --format markdown "${extra[@]}" > "$OUT/scorecard.md" || true
     cat "$OUT/scorecard.md" >> "$summary"
     revalign check ${DIRECTORY:+"$DIRECTORY"} --format github "${extra[@]}" || true
+    # The meeting pack (HTML), uploaded with the scorecard; its flags differ
+    # from check's, so it takes its own (REPORT_ARGS). A report that cannot be
+    # made is a warning here: the check above decides the job.
+    if [ "${REPORT:-true}" = true ]; then
+      read -r -a report_extra <<< "${REPORT_ARGS:-}"
+      revalign report ${DIRECTORY:+"$DIRECTORY"} --out "$OUT/report.html" "${report_extra[@]}" \
+        || echo "::warning::revalign report could not be made (see the log above)"
+    fi
     ;;
   history)
     revalign history ${DIRECTORY:+--dir "$DIRECTORY"} --format markdown "${extra[@]}" > "$OUT/history.md" || code=$?

@@ -8,7 +8,7 @@ use super::{Ctx, Exit, Format, Output};
 use crate::check::Selection;
 use crate::git::{GitError, HistoryOptions, Repo, parse_time};
 use crate::model::scorecard::Status;
-use crate::render::report::{self, Breach, Changes, MARKER, Report};
+use crate::render::report::{self, Breach, Changes, MARKER, Report, Targets};
 use crate::render::scorecard::series;
 
 /// The pack for the joint sales and marketing meeting: the scorecard of the
@@ -21,7 +21,9 @@ use crate::render::scorecard::series;
 /// HTML is one self-contained file (inline CSS and SVG, no script, nothing
 /// fetched); markdown has the same sections with the charts as tables.
 /// The format is --format html|markdown, else from --out's extension, else
-/// markdown on standard output.
+/// markdown on standard output. Outside a git repository (or with
+/// --todays-targets) every period is judged by today's targets, and the
+/// report says so.
 ///
 /// Exit codes: 0 written (missed targets are content, not failure), 2 bad
 /// flags, an invalid alignment or an --out file revalign did not write, 3 a
@@ -51,6 +53,10 @@ pub struct Args {
     /// How many missed records each SLA breach lists.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub limit: usize,
+    /// Judge every period by today's targets instead of those in force then
+    /// (for an alignment whose git history is shorter than the periods shown).
+    #[arg(long)]
+    pub todays_targets: bool,
     /// Report as if it were this time (`2026-11-01`, `2026-11-01T09:00:00Z`) [default: now].
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
@@ -136,7 +142,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
             }
         }
     };
-    let mut declared = match &repo {
+    let mut declared = match repo.as_ref().filter(|_| !args.todays_targets) {
         Some(r) => match j.declared(ctx, r) {
             Ok(d) => Some(d),
             Err(out) => return out,
@@ -154,10 +160,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         drift: true,
         own_periods: true,
     };
-    let card = match j.check(&sel, declared.as_mut()) {
+    let mut card = match j.check(&sel, declared.as_mut()) {
         Ok(c) => c,
         Err(out) => return out,
     };
+    if declared.is_some() && card.notes.iter().any(|n| n.starts_with("no version")) {
+        card.notes
+            .push("--todays-targets judges those periods by today's targets instead".into());
+    }
 
     // Each commitment missed in its latest closed period, with its records.
     let mut breaches = Vec::new();
@@ -193,7 +203,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         as_of: j.as_of_text(),
         card: &card,
         periods: args.periods,
-        declared: declared.is_some(),
+        targets: match (&repo, &declared) {
+            (_, Some(_)) => Targets::Declared,
+            (Some(_), None) => Targets::Todays,
+            (None, _) => Targets::NoHistory,
+        },
         breaches,
         limit: args.limit,
         changes,

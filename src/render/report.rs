@@ -50,6 +50,31 @@ pub enum Changes {
     Unavailable(String),
 }
 
+/// Where the targets judging each period come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Targets {
+    /// The version in force at each period's end, from git.
+    Declared,
+    /// Today's files, by request (`--todays-targets`).
+    Todays,
+    /// Today's files: the alignment is not in a git repository.
+    NoHistory,
+}
+
+impl Targets {
+    fn sentence(self) -> &'static str {
+        match self {
+            Targets::Declared => {
+                "Each period is judged by the targets in force at its end, from the agreement's git history."
+            }
+            Targets::Todays => "Every period is judged by today's targets (--todays-targets).",
+            Targets::NoHistory => {
+                "Targets are today's: the alignment is not in a git repository, so earlier targets are unknown."
+            }
+        }
+    }
+}
+
 /// Everything the report shows.
 #[derive(Debug)]
 pub struct Report<'a> {
@@ -61,8 +86,8 @@ pub struct Report<'a> {
     pub card: &'a Scorecard,
     /// How many periods each chart covers.
     pub periods: u32,
-    /// Whether the targets come from the git history (else today's files).
-    pub declared: bool,
+    /// Where the targets judging each period come from.
+    pub targets: Targets,
     /// Missed SLA commitments.
     pub breaches: Vec<Breach>,
     /// How many records each breach lists.
@@ -372,11 +397,7 @@ pub fn html(r: &Report<'_>) -> String {
         h,
         "<p class=\"meta\">As of {}. {}</p>",
         esc(&r.as_of),
-        if r.declared {
-            "Each period is judged by the targets in force at its end, from the agreement's git history."
-        } else {
-            "Targets are today's: the alignment is not in a git repository, so earlier targets are unknown."
-        }
+        r.targets.sentence()
     );
 
     // Summary of the latest period of every target.
@@ -625,11 +646,7 @@ pub fn markdown(r: &Report<'_>) -> String {
         "<!-- {MARKER} -->\n# {}: sales and marketing review\n\nAs of {}. {}\n",
         r.organization,
         r.as_of,
-        if r.declared {
-            "Each period is judged by the targets in force at its end, from the agreement's git history."
-        } else {
-            "Targets are today's: the alignment is not in a git repository, so earlier targets are unknown."
-        }
+        r.targets.sentence()
     );
     for n in &r.card.notes {
         let _ = write!(m, "\n> {}\n", md_cell(n));
