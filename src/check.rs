@@ -45,6 +45,8 @@ pub struct Selection {
     /// selection is open), not over the periods of its kind that overlap the
     /// selection: the report's charts.
     pub own_periods: bool,
+    /// Collect the SQL that warehouse sources would run, instead of running it.
+    pub show_sql: bool,
 }
 
 /// One target judged for one period.
@@ -148,6 +150,8 @@ pub struct Scorecard {
     /// periods before the agreement was committed, versions that did not
     /// validate, targets whose metric is defined nowhere).
     pub notes: Vec<String>,
+    /// With `show_sql`: per warehouse source and metric, the query it would run.
+    pub sql: Vec<(Id, String, crate::engine::sql::Query)>,
 }
 
 struct Item<'a> {
@@ -571,6 +575,7 @@ pub fn run(
     let mut spans: BTreeMap<String, (Span, Span)> = BTreeMap::new();
     let mut streams = Vec::new();
     let mut explained = Vec::new();
+    let mut sql = Vec::new();
     let mut drift: Vec<StageDrift> = Vec::new();
     let drift_unread = |e: &SourceError| -> Vec<StageDrift> {
         drift_spec
@@ -620,11 +625,35 @@ pub fn run(
                 Some((ri, wi))
             })?
         });
-        let mut engine = Engine::new(reqs, explain, currency.as_deref(), sel.now);
-        if let Some(spec) = drift_here {
-            engine = engine.with_drift(spec);
-        }
-        let results = engine.run(src.as_ref());
+        let results = match src.pushdown() {
+            Some(p) if sel.show_sql => {
+                // Shown, not run: every value says so.
+                for (k, q) in keys
+                    .iter()
+                    .zip(p.queries(reqs, currency.as_deref(), sel.now))
+                {
+                    sql.push((sid.clone(), k.clone(), q));
+                }
+                let shown = SourceError::new("not run (--show-sql)", "run without --show-sql");
+                for (k, r) in keys.iter().zip(reqs) {
+                    for w in &r.windows {
+                        computed.insert(
+                            (sid.clone(), k.clone(), w.label.clone()),
+                            Err(shown.clone()),
+                        );
+                    }
+                }
+                continue;
+            }
+            Some(p) => p.measure(reqs, currency.as_deref(), sel.now, explain, drift_here),
+            None => {
+                let mut engine = Engine::new(reqs, explain, currency.as_deref(), sel.now);
+                if let Some(spec) = drift_here {
+                    engine = engine.with_drift(spec);
+                }
+                engine.run(src.as_ref())
+            }
+        };
         if drift_here.is_some() {
             drift = results.drift;
         }
@@ -829,5 +858,6 @@ pub fn run(
         drift,
         now: sel.now,
         notes,
+        sql,
     })
 }

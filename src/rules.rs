@@ -252,27 +252,35 @@ impl<'a> Ctx<'a> {
                 }
                 SourceKind::Postgres => ("url_env", v.url_env.is_some()),
             };
-            let file_keys = [
+            // Keys of file and warehouse sources (where the records are and
+            // how their columns are named), of file sources only, of APIs,
+            // and of warehouses.
+            let table_keys = [
                 ("leads", v.leads.is_some()),
                 ("deals", v.deals.is_some()),
                 ("preset", v.preset.is_some()),
                 ("columns", !v.columns.is_empty()),
                 ("deal_columns", !v.deal_columns.is_empty()),
                 ("time_zone", v.time_zone.is_some()),
-                ("max_bad_rows", v.max_bad_rows.is_some()),
             ];
+            let file_keys = [("max_bad_rows", v.max_bad_rows.is_some())];
             let api_keys = [
                 ("token_env", v.token_env.is_some()),
                 ("base_url", v.base_url.is_some()),
             ];
-            let warehouse_keys = [("url_env", v.url_env.is_some())];
+            let warehouse_keys = [
+                ("url_env", v.url_env.is_some()),
+                ("password_env", v.password_env.is_some()),
+            ];
             let foreign: Vec<&str> = match v.kind {
                 SourceKind::Csv | SourceKind::Ndjson => {
                     api_keys.iter().chain(&warehouse_keys).collect::<Vec<_>>()
                 }
-                SourceKind::Hubspot | SourceKind::Salesforce | SourceKind::Pipedrive => {
-                    file_keys.iter().chain(&warehouse_keys).collect()
-                }
+                SourceKind::Hubspot | SourceKind::Salesforce | SourceKind::Pipedrive => table_keys
+                    .iter()
+                    .chain(&file_keys)
+                    .chain(&warehouse_keys)
+                    .collect(),
                 SourceKind::Postgres => file_keys.iter().chain(&api_keys).collect(),
             }
             .into_iter()

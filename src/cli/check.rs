@@ -72,6 +72,10 @@ pub struct Args {
     /// history. Needs the alignment in a git repository with its history.
     #[arg(long, conflicts_with = "explain")]
     pub as_declared: bool,
+    /// Print the SQL that warehouse (postgres) sources would run for these
+    /// targets, with its bound values, instead of running it.
+    #[arg(long, conflicts_with = "explain")]
+    pub show_sql: bool,
     /// Judge as if it were this time (`2026-11-01`, `2026-11-01T09:00:00Z`) [default: now].
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
@@ -106,6 +110,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         explain: args.explain.clone(),
         drift: !args.no_drift,
         own_periods: false,
+        show_sql: args.show_sql,
     };
     let repo = if args.as_declared {
         match j.repo() {
@@ -126,6 +131,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         Ok(c) => c,
         Err(out) => return out,
     };
+    if args.show_sql {
+        return show_sql(&card, &j.cal);
+    }
     let (now, cal, shown, loaded) = (j.now, &j.cal, &j.shown, &j.loaded);
     let currency = j.currency.clone();
     let heading = j.heading("check", &card.selection);
@@ -192,6 +200,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
                         drift: Vec::new(),
                         now,
                         notes: Vec::new(),
+                        sql: Vec::new(),
                     },
                     &heading,
                     currency.as_deref(),
@@ -227,6 +236,41 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         stderr: String::new(),
         exit,
     }
+}
+
+/// The SQL the warehouse sources would run, each query with its bound values.
+fn show_sql(card: &check::Scorecard, cal: &Calendar) -> Output {
+    if card.sql.is_empty() {
+        return Output::error(
+            Exit::Usage,
+            "no target in this selection reads a warehouse source: there is no SQL to show",
+            "declare a `postgres` source and point targets at it (`source = \"<id>\"` or [defaults] source), or pass --source <id>",
+        );
+    }
+    let mut out = String::new();
+    for (source, metric, q) in &card.sql {
+        out.push_str(&format!("-- source {source}, metric {metric}\n"));
+        for (i, p) in q.params.iter().enumerate() {
+            // Window bounds and the cutoff are epoch milliseconds: also in words.
+            let times: Vec<String> = match p {
+                crate::engine::sql::Param::Ints(v) => v.clone(),
+                crate::engine::sql::Param::Int(t) if i < 3 => vec![*t],
+                _ => Vec::new(),
+            }
+            .into_iter()
+            .map(|t| scorecard::iso(cal, t))
+            .collect();
+            let words = if times.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", times.join(", "))
+            };
+            out.push_str(&format!("-- ${} = {p}{words}\n", i + 1));
+        }
+        out.push_str(&q.sql);
+        out.push_str(";\n\n");
+    }
+    Output::ok(out)
 }
 
 /// A date (midnight in the organisation's time zone) or a timestamp.

@@ -159,6 +159,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         explain: None,
         drift: true,
         own_periods: true,
+        show_sql: false,
     };
     let mut card = match j.check(&sel, declared.as_mut()) {
         Ok(c) => c,
@@ -187,6 +188,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
             explain: Some(row.id.clone()),
             drift: false,
             own_periods: false,
+            show_sql: false,
         };
         let records = match j.check(&one, declared.as_mut()) {
             Ok(c) => c.explained,

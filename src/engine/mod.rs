@@ -23,6 +23,7 @@
 //! - `filter` applies to every kind before anything is counted.
 
 mod drift;
+pub mod sql;
 
 pub use drift::{DriftExample, DriftSpec, StageDrift};
 
@@ -113,6 +114,26 @@ struct Plan {
     uses: Vec<String>,
     explain: Option<(usize, Vec<Explained>)>,
     error: Option<SourceError>,
+}
+
+/// A source that computes metrics itself, where the data is (a warehouse).
+pub trait Pushdown {
+    /// What it would run for these requests (for `check --show-sql`).
+    fn queries(
+        &self,
+        requests: &[Request],
+        currency: Option<&str>,
+        cutoff: Millis,
+    ) -> Vec<sql::Query>;
+    /// Computes the requests, as [`Engine::run`] would over the records.
+    fn measure(
+        &self,
+        requests: &[Request],
+        currency: Option<&str>,
+        cutoff: Millis,
+        explain: Option<(usize, usize)>,
+        drift: Option<&DriftSpec>,
+    ) -> Results;
 }
 
 /// A request: a metric over some windows.

@@ -456,7 +456,7 @@ impl Context<'_> {
                 format!("`{value}` is not a version-control handle ({here})"),
                 "write a GitHub user (`jane-doe`, `@jane-doe`) or team (`acme/sales-leads`)".to_string(),
             ),
-            "token_env" | "url_env" => (
+            "token_env" | "url_env" | "password_env" => (
                 Code::InvalidValue,
                 format!("`{value}` is not an environment variable name ({here})"),
                 "name the variable that holds the secret (`HUBSPOT_TOKEN`), never the secret itself".to_string(),

@@ -168,10 +168,14 @@ pub struct Source {
     /// What the source holds, in a sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// File sources: the leads/contacts export, relative to the alignment directory.
+    /// File sources: the leads/contacts export, relative to the alignment
+    /// directory. Warehouse sources: the table or view of leads (`leads`
+    /// when not set; `schema.table` allowed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leads: Option<String>,
-    /// File sources: the deals/opportunities export, relative to the alignment directory.
+    /// File sources: the deals/opportunities export, relative to the
+    /// alignment directory. Warehouse sources: the table or view of deals
+    /// (`deals` when not set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deals: Option<String>,
     /// API sources: the environment variable holding the access token (never the token itself).
@@ -182,25 +186,31 @@ pub struct Source {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(url)]
     pub base_url: Option<String>,
-    /// Warehouse sources: the environment variable holding the connection URL.
+    /// Warehouse sources: the environment variable holding the connection URL
+    /// (`postgres://user@host:5432/db`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub url_env: Option<String>,
-    /// File sources: whose export the column names follow by default
+    /// Warehouse sources: the environment variable holding the password, when
+    /// the URL has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub password_env: Option<String>,
+    /// File and warehouse sources: whose export the column names follow by default
     /// (`revalign`, the default: `id`, `created_at`, `first_touch_at`, `<stage>_at`;
     /// `hubspot`; `salesforce`). `columns` and `deal_columns` override single columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<Preset>,
-    /// File sources: lead field -> column header, overriding the preset
+    /// File and warehouse sources: lead field -> column, overriding the preset
     /// (`id`, `created`, `first_touch`, a stage id, or any field a filter or
     /// entry criterion uses): `mql = "MQL Date"`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub columns: BTreeMap<String, String>,
-    /// File sources: deal field -> column header, overriding the preset
+    /// File and warehouse sources: deal field -> column, overriding the preset
     /// (`id`, `created`, `closed`, `is_closed`, `won`, `currency`, or any field).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deal_columns: BTreeMap<String, String>,
-    /// File sources: the IANA time zone of timestamps written without one
+    /// File and warehouse sources: the IANA time zone of timestamps written without one
     /// (`2026-10-01 09:00:00`, `2026-10-01`); default the organisation's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,

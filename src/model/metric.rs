@@ -69,6 +69,11 @@ pub enum MetricKind {
 }
 
 impl MetricKind {
+    /// Whether the metric is computed over deals (else over leads).
+    pub fn on_deals(self) -> bool {
+        matches!(self, MetricKind::Sum | MetricKind::WinRate)
+    }
+
     /// The name used in the files.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -33,9 +33,12 @@ pub struct FileSource {
 }
 
 /// Which file of the source.
+/// Leads or deals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
+    /// Leads (contacts).
     Leads,
+    /// Deals (opportunities).
     Deals,
 }
 
@@ -49,7 +52,7 @@ impl Kind {
 }
 
 /// The column names a preset gives a field, most likely first.
-fn preset_columns(preset: Preset, kind: Kind, field: &str, stage: bool) -> Vec<String> {
+pub(crate) fn preset_columns(preset: Preset, kind: Kind, field: &str, stage: bool) -> Vec<String> {
     let own = |s: &str| vec![s.to_string()];
     match (preset, kind) {
         (Preset::Revalign, Kind::Leads) => match field {

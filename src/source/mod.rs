@@ -7,6 +7,7 @@
 //! reported so the targets that depend on it show `error`, not a number.
 
 pub mod file;
+pub mod postgres;
 pub mod timestamp;
 
 use std::fmt;
@@ -41,6 +42,11 @@ pub trait DataSource: Sync {
     fn leads(&self, need: &Need, sinks: &mut [&mut LeadSink<'_>]) -> Result<Streamed, SourceError>;
     /// Streams every deal.
     fn deals(&self, need: &Need, sinks: &mut [&mut DealSink<'_>]) -> Result<Streamed, SourceError>;
+    /// A source that computes the metrics itself (a warehouse, in SQL)
+    /// instead of handing records to the engine.
+    fn pushdown(&self) -> Option<&dyn crate::engine::Pushdown> {
+        None
+    }
 }
 
 /// What a source read.
@@ -104,6 +110,7 @@ pub fn open(
         SourceKind::Csv | SourceKind::Ndjson => {
             Ok(Box::new(file::FileSource::new(id, source, dir, org_tz)?))
         }
+        SourceKind::Postgres => Ok(Box::new(postgres::PostgresSource::new(id, source, org_tz)?)),
         kind => Err(SourceError::new(
             format!(
                 "source `{id}` is of kind `{}`, which this version of revalign cannot read yet",

@@ -1,0 +1,608 @@
+//! Metric definitions compiled to SQL (PostgreSQL dialect), for sources that
+//! run the metrics where the data is. Pure: it builds text and parameters;
+//! the source runs them.
+//!
+//! Every query computes one metric over all its windows and returns one row
+//! per window: `(i, total, hits, left_out, value, currencies)`. The semantics
+//! are the engine's, definition by definition (see the module above), and a
+//! differential test holds the two to the same numbers:
+//! - Times are compared as epoch milliseconds (`int8`), windows half-open
+//!   `[start, end)`; an event after the cutoff (`--as-of`) counts as missing.
+//! - A field is read as its use types it: numbers `float8`, booleans from
+//!   `true/yes/1` and `false/no/0` (any case), text trimmed; empty text and
+//!   NULL are missing. Predicates never yield NULL: a missing value fails
+//!   `eq`, `in` and comparisons and passes `ne`, `not_in`.
+//! - Identifiers are quoted; every value the user wrote (predicate operands,
+//!   windows, cutoff, percentile, currency) is a bound parameter.
+//!
+//! Portability: the SQL is standard but for `percentile_cont ... WITHIN
+//! GROUP` (also in Snowflake, DuckDB, Trino as `approx_percentile` only),
+//! `unnest(...) WITH ORDINALITY` (DuckDB, Trino; BigQuery `UNNEST ... WITH
+//! OFFSET`), `extract(epoch ...)` (DuckDB `epoch_ms`, BigQuery
+//! `UNIX_MILLIS`, Snowflake `DATE_PART(epoch_millisecond, ...)`), `FILTER
+//! (WHERE ...)` on aggregates (DuckDB, Trino; elsewhere `SUM(CASE ...)`),
+//! `~` for regular expressions and `$n` placeholders. [`Dialect`] holds
+//! those pieces.
+
+use std::fmt::Write as _;
+
+use crate::model::metric::{DealDate, Metric, MetricKind};
+use crate::model::predicate::{Predicate, Scalar};
+use crate::model::record::{Compiled, FieldType, Fields, Op, parse_bool};
+
+/// A bound parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// `int8`.
+    Int(i64),
+    /// `float8`.
+    Float(f64),
+    /// `text`.
+    Text(String),
+    /// `bool`.
+    Bool(bool),
+    /// `int8[]`.
+    Ints(Vec<i64>),
+}
+
+impl std::fmt::Display for Param {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Param::Int(i) => write!(f, "{i}"),
+            Param::Float(x) => write!(f, "{x}"),
+            Param::Text(t) => write!(f, "'{}'", t.replace('\'', "''")),
+            Param::Bool(b) => write!(f, "{b}"),
+            Param::Ints(v) => write!(
+                f,
+                "{{{}}}",
+                v.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            ),
+        }
+    }
+}
+
+/// A query and its parameters (`$1` is `params[0]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// The SQL.
+    pub sql: String,
+    /// The values bound to it.
+    pub params: Vec<Param>,
+}
+
+/// Where the records are: a table or view, and each field's column.
+pub trait Layout {
+    /// The table (or view) of leads (`false`) or deals (`true`), quoted.
+    fn table(&self, deals: bool) -> String;
+    /// The column holding a field (`created`, a stage id, `won`, `segment`),
+    /// unquoted; `stage` says the field is a stage's entry time.
+    fn column(&self, deals: bool, field: &str, stage: bool) -> String;
+}
+
+/// Quotes an identifier (`"name"`, inner quotes doubled).
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes a possibly schema-qualified name: `crm.leads` -> `"crm"."leads"`.
+pub fn qualified(name: &str) -> String {
+    name.split('.').map(ident).collect::<Vec<_>>().join(".")
+}
+
+/// The pieces of SQL that differ between warehouses.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect;
+
+impl Dialect {
+    /// Epoch milliseconds of a time column.
+    fn epoch_ms(self, col: &str) -> String {
+        format!("(floor(extract(epoch from ({col})::timestamptz) * 1000))::int8")
+    }
+
+    /// A text reading of a column: trimmed, empty as NULL.
+    fn text(self, col: &str) -> String {
+        format!("NULLIF(btrim(({col})::text), '')")
+    }
+
+    /// Whether a text expression reads as a number.
+    fn numeric_text(self, t: &str) -> String {
+        format!("({t} ~ '^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$')")
+    }
+
+    /// The `q`-quantile (parameter) of an expression, linearly interpolated.
+    fn quantile(self, q: &str, expr: &str, filter: &str) -> String {
+        format!("percentile_cont({q}) WITHIN GROUP (ORDER BY {expr}) FILTER (WHERE {filter})")
+    }
+}
+
+/// Builds one query: the parameters are numbered as they are added.
+struct Builder<'a> {
+    params: Vec<Param>,
+    layout: &'a dyn Layout,
+    deals: bool,
+    fields: Fields,
+    d: Dialect,
+}
+
+impl Builder<'_> {
+    fn bind(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("${}", self.params.len())
+    }
+
+    fn col(&self, field: &str, stage: bool) -> String {
+        ident(&self.layout.column(self.deals, field, stage))
+    }
+
+    /// A field read as its type.
+    fn value(&self, name: &str, ty: FieldType) -> String {
+        let text = self.d.text(&self.col(name, false));
+        match ty {
+            FieldType::Text => text,
+            FieldType::Number => format!("({text})::float8"),
+            FieldType::Bool => bool_of(&text),
+        }
+    }
+
+    /// `value = scalar` as the engine's `equals`: NULL when missing.
+    fn equals(&mut self, v: &str, ty: FieldType, s: &Scalar) -> String {
+        let num = |s: &Scalar| match s {
+            Scalar::Integer(i) => Some(*i as f64),
+            Scalar::Float(f) => Some(*f),
+            Scalar::String(t) => t.trim().parse::<f64>().ok(),
+            Scalar::Bool(_) => None,
+        };
+        match (ty, s) {
+            (FieldType::Bool, Scalar::Bool(b)) => {
+                let p = self.bind(Param::Bool(*b));
+                format!("({v} = {p})")
+            }
+            (FieldType::Bool, Scalar::String(u)) => match parse_bool(u) {
+                Some(b) => {
+                    let p = self.bind(Param::Bool(b));
+                    format!("({v} = {p})")
+                }
+                None => format!("({v} IS NOT NULL AND false)"),
+            },
+            (FieldType::Number, s) => match num(s).filter(|_| !matches!(s, Scalar::Bool(_))) {
+                Some(n) => {
+                    let p = self.bind(Param::Float(n));
+                    format!("({v} = {p})")
+                }
+                None => format!("({v} IS NOT NULL AND false)"),
+            },
+            (FieldType::Text, Scalar::String(u)) => {
+                let p = self.bind(Param::Text(u.clone()));
+                format!("({v} = {p})")
+            }
+            (FieldType::Text, Scalar::Integer(_) | Scalar::Float(_)) => {
+                let n = num(s).unwrap_or(f64::NAN);
+                let p = self.bind(Param::Float(n));
+                format!(
+                    "(CASE WHEN {} THEN ({v})::float8 = {p} ELSE false END)",
+                    self.d.numeric_text(v)
+                )
+            }
+            (FieldType::Text, Scalar::Bool(b)) => format!("({} = {b})", bool_of(v)),
+            (FieldType::Bool, _) => format!("({v} IS NOT NULL AND false)"),
+        }
+    }
+
+    /// A number read from a value of this type, for comparisons.
+    fn number(&self, v: &str, ty: FieldType) -> String {
+        match ty {
+            FieldType::Number => v.to_string(),
+            FieldType::Text => format!(
+                "(CASE WHEN {} THEN ({v})::float8 END)",
+                self.d.numeric_text(v)
+            ),
+            FieldType::Bool => "NULL::float8".into(),
+        }
+    }
+
+    /// A predicate that is never NULL.
+    fn predicate(&mut self, c: &Compiled) -> String {
+        match c {
+            Compiled::All(cs) if cs.is_empty() => "true".into(),
+            Compiled::Any(cs) if cs.is_empty() => "false".into(),
+            Compiled::All(cs) => {
+                let parts: Vec<String> = cs.iter().map(|c| self.predicate(c)).collect();
+                format!("({})", parts.join(" AND "))
+            }
+            Compiled::Any(cs) => {
+                let parts: Vec<String> = cs.iter().map(|c| self.predicate(c)).collect();
+                format!("({})", parts.join(" OR "))
+            }
+            Compiled::Not(c) => format!("(NOT {})", self.predicate(c)),
+            Compiled::Cmp(i, op) => {
+                let (name, ty) = self.fields.list[*i].clone();
+                let v = self.value(&name, ty);
+                let eq_any = |b: &mut Self, ss: &[Scalar]| -> String {
+                    if ss.is_empty() {
+                        return "false".into();
+                    }
+                    let parts: Vec<String> = ss
+                        .iter()
+                        .map(|s| format!("COALESCE({}, false)", b.equals(&v, ty, s)))
+                        .collect();
+                    format!("({})", parts.join(" OR "))
+                };
+                match op {
+                    Op::Eq(s) => format!("COALESCE({}, false)", self.equals(&v, ty, s)),
+                    Op::Ne(s) => format!("(NOT COALESCE({}, false))", self.equals(&v, ty, s)),
+                    Op::In(ss) => eq_any(self, ss),
+                    Op::NotIn(ss) => format!("(NOT {})", eq_any(self, ss)),
+                    Op::Gt(x) | Op::Gte(x) | Op::Lt(x) | Op::Lte(x) => {
+                        let sym = match op {
+                            Op::Gt(_) => ">",
+                            Op::Gte(_) => ">=",
+                            Op::Lt(_) => "<",
+                            _ => "<=",
+                        };
+                        let n = self.number(&v, ty);
+                        let p = self.bind(Param::Float(*x));
+                        format!("COALESCE({n} {sym} {p}, false)")
+                    }
+                    Op::Exists(e) => format!("(({v}) IS NOT NULL) = {e}"),
+                }
+            }
+        }
+    }
+
+    fn compile(&mut self, p: &Option<Predicate>) -> String {
+        match p.as_ref().and_then(|p| Compiled::new(p, &mut self.fields)) {
+            Some(c) => self.predicate(&c),
+            None => "true".into(),
+        }
+    }
+
+    /// An event of a lead as epoch ms, missing after the cutoff.
+    fn event(&self, name: &str, cut: &str) -> String {
+        let col = match name {
+            "created" => self.col("created", false),
+            "first_touch" => self.col("first_touch", false),
+            s => self.col(s, true),
+        };
+        let t = self.d.epoch_ms(&col);
+        format!("(CASE WHEN {t} <= {cut} THEN {t} END)")
+    }
+}
+
+fn bool_of(text: &str) -> String {
+    format!(
+        "(CASE WHEN lower({text}) IN ('true', 'yes', '1') THEN true WHEN lower({text}) IN ('false', 'no', '0') THEN false END)"
+    )
+}
+
+/// The fields a metric reads, and the events, as the engine names them: a
+/// missing column among them makes the metric's value an error.
+pub fn uses(m: &Metric) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut fields = Fields::default();
+    for p in [&m.filter, &m.condition].into_iter().flatten() {
+        let _ = Compiled::new(p, &mut fields);
+    }
+    out.extend(fields.list.into_iter().map(|(n, _)| (n, false)));
+    if let Some(f) = &m.field {
+        out.push((f.clone(), false));
+    }
+    for e in [&m.stage, &m.from, &m.to].into_iter().flatten() {
+        let stage = !matches!(e.as_str(), "created" | "first_touch");
+        out.push((e.clone(), stage));
+    }
+    match m.kind {
+        MetricKind::Sum => {
+            out.push(("created".into(), false));
+            if m.date == Some(DealDate::Closed) {
+                out.push(("closed".into(), false));
+                out.push(("won".into(), false));
+            }
+        }
+        MetricKind::WinRate => {
+            out.push(("closed".into(), false));
+            out.push(("won".into(), false));
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The query for one metric over windows `[starts[i], ends[i])`. `fields`
+/// holds the types the source's metrics give each field (a field used as a
+/// number by one metric and as text by another is text for all, as in the
+/// engine). `optional` tells which optional deal columns exist (`is_closed`,
+/// `currency`).
+#[allow(clippy::too_many_arguments)]
+pub fn metric(
+    m: &Metric,
+    starts: &[i64],
+    ends: &[i64],
+    cutoff: i64,
+    currency: Option<&str>,
+    layout: &dyn Layout,
+    fields: &Fields,
+    has_is_closed: bool,
+    has_currency: bool,
+) -> Query {
+    let deals = matches!(m.kind, MetricKind::Sum | MetricKind::WinRate);
+    let mut b = Builder {
+        params: Vec::new(),
+        layout,
+        deals,
+        fields: fields.clone(),
+        d: Dialect,
+    };
+    let s = b.bind(Param::Ints(starts.to_vec()));
+    let e = b.bind(Param::Ints(ends.to_vec()));
+    let cut = b.bind(Param::Int(cutoff));
+    let filter = b.compile(&m.filter);
+    let table = layout.table(deals);
+    let mut sql = format!(
+        "WITH w(s, e, i) AS (SELECT * FROM unnest({s}::int8[], {e}::int8[]) WITH ORDINALITY),\n"
+    );
+    let within = m
+        .within
+        .as_deref()
+        .and_then(|w| w.parse::<crate::model::duration::Duration>().ok())
+        .map(|d| d.as_secs() as i64 * 1000);
+    let within_sql = |b: &mut Builder<'_>| match within {
+        Some(ms) => b.bind(Param::Int(ms)),
+        None => "9223372036854775807".into(),
+    };
+    if !deals {
+        let ev = |b: &Builder<'_>, name: &Option<String>| name.as_deref().map(|n| b.event(n, &cut));
+        let (st, en, from) = match m.kind {
+            MetricKind::StageCount | MetricKind::Share => {
+                let stage = ev(&b, &m.stage).unwrap_or_else(|| "NULL::int8".into());
+                let from = match (&m.to, &m.from) {
+                    (Some(_), Some(_)) => ev(&b, &m.from).unwrap_or_default(),
+                    _ => stage.clone(),
+                };
+                let to = ev(&b, &m.to).unwrap_or_else(|| "NULL::int8".into());
+                (stage, to, from)
+            }
+            _ => (
+                ev(&b, &m.from).unwrap_or_else(|| "NULL::int8".into()),
+                ev(&b, &m.to).unwrap_or_else(|| "NULL::int8".into()),
+                "NULL::int8".into(),
+            ),
+        };
+        let cond = if m.kind == MetricKind::Share {
+            b.compile(&m.condition)
+        } else {
+            "true".into()
+        };
+        let _ = write!(
+            sql,
+            "r AS (\n  SELECT {st} AS st,\n    {en} AS en,\n    {from} AS fr,\n    {cond} AS c\n  FROM {table}\n  WHERE {filter})\n"
+        );
+        let (hits, value, left) = match m.kind {
+            MetricKind::StageCount => (
+                "0::int8".to_string(),
+                "count(r.st)::float8".to_string(),
+                "0::int8".to_string(),
+            ),
+            MetricKind::Conversion => {
+                let wi = within_sql(&mut b);
+                (
+                    format!("count(*) FILTER (WHERE r.en IS NOT NULL AND r.en - r.st <= {wi})"),
+                    format!(
+                        "CASE WHEN count(r.st) > 0 THEN (count(*) FILTER (WHERE r.en IS NOT NULL AND r.en - r.st <= {wi}))::float8 * 100 / count(r.st) END"
+                    ),
+                    "0::int8".to_string(),
+                )
+            }
+            MetricKind::Duration => {
+                let q = b.bind(Param::Float(f64::from(m.percentile.unwrap_or(50)) / 100.0));
+                (
+                    "0::int8".to_string(),
+                    Dialect.quantile(
+                        &q,
+                        "(greatest(r.en - r.st, 0))::float8 / 1000.0",
+                        "r.en IS NOT NULL",
+                    ),
+                    "count(r.st) FILTER (WHERE r.en IS NULL)".to_string(),
+                )
+            }
+            _ => {
+                // share
+                let timely = if m.to.is_some() {
+                    let wi = within_sql(&mut b);
+                    format!("(r.fr IS NOT NULL AND r.en IS NOT NULL AND r.en - r.fr <= {wi})")
+                } else {
+                    "true".into()
+                };
+                let hit = format!("r.c AND {timely}");
+                (
+                    format!("count(*) FILTER (WHERE r.st IS NOT NULL AND {hit})"),
+                    format!(
+                        "CASE WHEN count(r.st) > 0 THEN (count(*) FILTER (WHERE r.st IS NOT NULL AND {hit}))::float8 * 100 / count(r.st) END"
+                    ),
+                    "0::int8".to_string(),
+                )
+            }
+        };
+        let total = if m.kind == MetricKind::Duration {
+            "count(r.st) FILTER (WHERE r.en IS NOT NULL)"
+        } else {
+            "count(r.st)"
+        };
+        let _ = write!(
+            sql,
+            "SELECT w.i, {total} AS total, {hits} AS hits, {left} AS left_out, {value} AS value, NULL::text[] AS currencies\nFROM w LEFT JOIN r ON r.st >= w.s AND r.st < w.e\nGROUP BY w.i ORDER BY w.i"
+        );
+        return Query {
+            sql,
+            params: b.params,
+        };
+    }
+
+    // Deals: created after the cutoff are not there yet; closed after it are
+    // open; a close date counts only on a deal with a known outcome.
+    let created = b.d.epoch_ms(&b.col("created", false));
+    let closed_raw = b.d.epoch_ms(&b.col("closed", false));
+    let won_raw = bool_of(&b.d.text(&b.col("won", false)));
+    let is_closed = if has_is_closed {
+        bool_of(&b.d.text(&b.col("is_closed", false)))
+    } else {
+        "NULL::bool".into()
+    };
+    let cur = if has_currency {
+        b.d.text(&b.col("currency", false))
+    } else {
+        "NULL::text".into()
+    };
+    let amount = match &m.field {
+        Some(f) => {
+            let ty = b
+                .fields
+                .index(f)
+                .map(|i| b.fields.list[i].1)
+                .unwrap_or(FieldType::Number);
+            // As the engine: only a field read as a number adds to the sum.
+            if ty == FieldType::Number {
+                format!("COALESCE({}, 0)", b.value(f, ty))
+            } else {
+                "0::float8".into()
+            }
+        }
+        None => "0::float8".into(),
+    };
+    let cond = b.compile(&m.condition);
+    // d0 reads the columns, d1 applies what a close means, d2 the cutoff.
+    let _ = write!(
+        sql,
+        "d0 AS (\n  SELECT {created} AS cr,\n    {closed_raw} AS cl,\n    {is_closed} AS ic,\n    {won_raw} AS won,\n    {cur} AS cur,\n    {amount} AS amount,\n    {cond} AS c\n  FROM {table}\n  WHERE {filter}),\n\
+         d1 AS (SELECT cr, CASE WHEN ic = false THEN NULL ELSE cl END AS cl, CASE WHEN ic IS DISTINCT FROM false THEN won END AS won, cur, amount, c FROM d0),\n\
+         d2 AS (SELECT cr, CASE WHEN cl > {cut} THEN NULL ELSE cl END AS cl, CASE WHEN cl > {cut} THEN NULL ELSE won END AS won, cur, amount, c FROM d1 WHERE cr IS NULL OR cr <= {cut}),\n"
+    );
+    if m.kind == MetricKind::WinRate {
+        let _ = write!(
+            sql,
+            "r AS (SELECT CASE WHEN won IS NOT NULL THEN cl END AS st, cl, won FROM d2)\n\
+             SELECT w.i, count(r.st) AS total, count(r.st) FILTER (WHERE r.won) AS hits, count(r.cl) FILTER (WHERE r.st IS NULL AND r.cl >= w.s AND r.cl < w.e) AS left_out, CASE WHEN count(r.st) > 0 THEN (count(r.st) FILTER (WHERE r.won))::float8 * 100 / count(r.st) END AS value, NULL::text[] AS currencies\n\
+             FROM w LEFT JOIN r ON (r.st >= w.s AND r.st < w.e) OR (r.st IS NULL AND r.cl >= w.s AND r.cl < w.e)\nGROUP BY w.i ORDER BY w.i"
+        );
+    } else {
+        let date = match m.date.unwrap_or(DealDate::Created) {
+            DealDate::Created => "cr",
+            DealDate::Closed => "CASE WHEN won IS NOT NULL THEN cl END",
+        };
+        let currencies = match currency {
+            Some(c) => {
+                let p = b.bind(Param::Text(c.to_string()));
+                format!(
+                    "array_agg(DISTINCT r.cur ORDER BY r.cur) FILTER (WHERE r.cur IS NOT NULL AND lower(r.cur) <> lower({p}))"
+                )
+            }
+            None => "NULL::text[]".into(),
+        };
+        let _ = write!(
+            sql,
+            "r AS (SELECT {date} AS st, cur, amount FROM d2 WHERE c)\n\
+             SELECT w.i, count(r.st) AS total, 0::int8 AS hits, 0::int8 AS left_out, COALESCE(sum(r.amount), 0)::float8 AS value, {currencies} AS currencies\n\
+             FROM w LEFT JOIN r ON r.st >= w.s AND r.st < w.e\nGROUP BY w.i ORDER BY w.i"
+        );
+    }
+    Query {
+        sql,
+        params: b.params,
+    }
+}
+
+/// The earliest and latest time of the leads (their creation and the given
+/// stages' entries) or the deals (creation and close), after the cutoff
+/// rules, and how many records there are: one row `(n, lo, hi)`.
+pub fn span(
+    deals: bool,
+    stages: &[String],
+    cutoff: i64,
+    layout: &dyn Layout,
+    has_is_closed: bool,
+) -> Query {
+    let mut b = Builder {
+        params: Vec::new(),
+        layout,
+        deals,
+        fields: Fields::default(),
+        d: Dialect,
+    };
+    let cut = b.bind(Param::Int(cutoff));
+    let table = layout.table(deals);
+    let sql = if deals {
+        let created = b.d.epoch_ms(&b.col("created", false));
+        let closed = b.d.epoch_ms(&b.col("closed", false));
+        let ic = if has_is_closed {
+            bool_of(&b.d.text(&b.col("is_closed", false)))
+        } else {
+            "NULL::bool".into()
+        };
+        format!(
+            "WITH d AS (SELECT {created} AS cr, CASE WHEN ({ic}) = false THEN NULL ELSE {closed} END AS cl FROM {table}),\n\
+             k AS (SELECT cr, CASE WHEN cl <= {cut} THEN cl END AS cl FROM d WHERE cr IS NULL OR cr <= {cut})\n\
+             SELECT (SELECT count(*) FROM {table}), min(t), max(t) FROM (SELECT cr AS t FROM k UNION ALL SELECT cl FROM k) x"
+        )
+    } else {
+        let mut events = vec![b.event("created", &cut)];
+        events.extend(stages.iter().map(|s| b.event(s, &cut)));
+        format!(
+            "SELECT (SELECT count(*) FROM {table}), min(t), max(t) FROM (SELECT unnest(ARRAY[{}]) AS t FROM {table}) x",
+            events.join(", ")
+        )
+    };
+    Query {
+        sql,
+        params: b.params,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Plain;
+    impl Layout for Plain {
+        fn table(&self, deals: bool) -> String {
+            ident(if deals { "deals" } else { "leads" })
+        }
+        fn column(&self, _deals: bool, field: &str, stage: bool) -> String {
+            match field {
+                "created" => "created_at".into(),
+                "closed" => "closed_at".into(),
+                "first_touch" => "first_touch_at".into(),
+                s if stage => format!("{s}_at"),
+                s => s.into(),
+            }
+        }
+    }
+
+    #[test]
+    fn identifiers_are_quoted_and_values_bound() {
+        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(qualified("crm.leads"), "\"crm\".\"leads\"");
+        let m: Metric = toml::from_str(
+            r#"id = "x"
+name = "X"
+unit = "count"
+owners = ["marketing"]
+kind = "stage_count"
+stage = "mql"
+filter = { field = "segment", in = ["smb'; DROP TABLE leads; --"] }"#,
+        )
+        .expect("metric");
+        let mut fields = Fields::default();
+        let _ = Compiled::new(m.filter.as_ref().expect("filter"), &mut fields);
+        let q = metric(&m, &[0], &[10], 5, None, &Plain, &fields, false, false);
+        assert!(!q.sql.contains("DROP"), "{}", q.sql);
+        assert!(q.sql.contains("\"mql_at\"") && q.sql.contains("\"segment\""));
+        assert_eq!(
+            q.params,
+            vec![
+                Param::Ints(vec![0]),
+                Param::Ints(vec![10]),
+                Param::Int(5),
+                Param::Text("smb'; DROP TABLE leads; --".into()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,565 @@
+//! The `postgres` source: each metric runs as one SQL query in the warehouse
+//! (compiled by [`crate::engine::sql`]), and only the numbers come back.
+//!
+//! Connection: `url_env` names the environment variable holding a
+//! `postgres://user@host:port/db` URL (libpq's key=value form works too);
+//! `password_env`, if set, names the one holding the password. Neither value
+//! ever appears in output or errors. `leads` and `deals` name the tables or
+//! views (default `leads`, `deals`; `schema.table` allowed); the columns
+//! follow the same vocabulary as the file sources (`preset`, `columns`,
+//! `deal_columns`). Timestamps without a zone are read in `time_zone` (else
+//! the organisation's): the session's `TimeZone`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Client, Config, NoTls};
+
+use super::file::{Kind, preset_columns};
+use super::{DataSource, DealSink, LeadSink, SourceError, Stream, Streamed};
+use crate::engine::sql::{self, Layout, Param, Query, qualified};
+use crate::engine::{DriftSpec, Engine, Measured, Pushdown, Request, Results, StageDrift};
+use crate::model::calendar::Millis;
+use crate::model::manifest::{Preset, Source, SourceKind};
+use crate::model::record::Need;
+
+/// A PostgreSQL warehouse.
+pub struct PostgresSource {
+    id: String,
+    url_env: String,
+    password_env: Option<String>,
+    leads: String,
+    deals: String,
+    preset: Preset,
+    columns: BTreeMap<String, String>,
+    deal_columns: BTreeMap<String, String>,
+    time_zone: String,
+}
+
+impl std::fmt::Debug for PostgresSource {
+    // No URL, no password: only where they come from.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSource")
+            .field("id", &self.id)
+            .field("url_env", &self.url_env)
+            .field("leads", &self.leads)
+            .field("deals", &self.deals)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Layout for PostgresSource {
+    fn table(&self, deals: bool) -> String {
+        qualified(if deals { &self.deals } else { &self.leads })
+    }
+
+    fn column(&self, deals: bool, field: &str, stage: bool) -> String {
+        let (kind, map) = if deals {
+            (Kind::Deals, &self.deal_columns)
+        } else {
+            (Kind::Leads, &self.columns)
+        };
+        map.get(field).cloned().unwrap_or_else(|| {
+            preset_columns(self.preset, kind, field, stage)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| field.to_string())
+        })
+    }
+}
+
+impl PostgresSource {
+    /// Reads the declaration; connects only when measuring.
+    pub fn new(id: &str, s: &Source, org_tz: &str) -> Result<PostgresSource, SourceError> {
+        debug_assert_eq!(s.kind, SourceKind::Postgres);
+        let Some(url_env) = s.url_env.clone() else {
+            return Err(SourceError::new(
+                format!("source `{id}` (postgres) names no connection"),
+                format!(
+                    "set [source.{id}] url_env = \"WAREHOUSE_URL\" and export WAREHOUSE_URL=postgres://user@host:5432/db"
+                ),
+            ));
+        };
+        Ok(PostgresSource {
+            id: id.to_string(),
+            url_env,
+            password_env: s.password_env.clone(),
+            leads: s.leads.clone().unwrap_or_else(|| "leads".into()),
+            deals: s.deals.clone().unwrap_or_else(|| "deals".into()),
+            preset: s.preset.unwrap_or(Preset::Revalign),
+            columns: s.columns.clone(),
+            deal_columns: s.deal_columns.clone(),
+            time_zone: s.time_zone.clone().unwrap_or_else(|| org_tz.to_string()),
+        })
+    }
+
+    fn config(&self) -> Result<Config, SourceError> {
+        let url = std::env::var(&self.url_env).map_err(|_| {
+            SourceError::new(
+                format!(
+                    "source `{}`: the environment variable {} is not set",
+                    self.id, self.url_env
+                ),
+                format!(
+                    "export {}=postgres://user@host:5432/db (the password in the URL or in password_env)",
+                    self.url_env
+                ),
+            )
+        })?;
+        let mut config = Config::from_str(&url).map_err(|_| {
+            // The parser's message may quote the URL: not shown.
+            SourceError::new(
+                format!(
+                    "source `{}`: {} does not hold a PostgreSQL connection URL",
+                    self.id, self.url_env
+                ),
+                "write it as postgres://user@host:5432/db or host=... user=... dbname=...",
+            )
+        })?;
+        if let Some(env) = &self.password_env {
+            let password = std::env::var(env).map_err(|_| {
+                SourceError::new(
+                    format!(
+                        "source `{}`: the environment variable {env} (password_env) is not set",
+                        self.id
+                    ),
+                    format!("export {env} with the database password, or remove password_env"),
+                )
+            })?;
+            config.password(password);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(SourceError::new(
+                format!(
+                    "source `{}`: the URL asks for TLS (sslmode=require), which this build of revalign does not speak",
+                    self.id
+                ),
+                "connect over a private network or an SSH tunnel with sslmode=disable or prefer",
+            ));
+        }
+        Ok(config)
+    }
+
+    fn place(&self, config: &Config) -> String {
+        let host = config
+            .get_hosts()
+            .first()
+            .map(|h| match h {
+                postgres::config::Host::Tcp(h) => h.clone(),
+                #[cfg(unix)]
+                postgres::config::Host::Unix(p) => p.display().to_string(),
+            })
+            .unwrap_or_else(|| "localhost".into());
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        format!("{host}:{port}/{}", config.get_dbname().unwrap_or_default())
+    }
+
+    fn connect(&self) -> Result<Client, SourceError> {
+        let config = self.config()?;
+        let place = self.place(&config);
+        let mut client = config
+            .connect(NoTls)
+            .map_err(|e| self.error(&e, &place, None))?;
+        client
+            .query(
+                "SELECT set_config('TimeZone', $1, false)",
+                &[&self.time_zone],
+            )
+            .map_err(|e| self.error(&e, &place, None))?;
+        Ok(client)
+    }
+
+    /// A database error in words, with the fix; never the URL or password.
+    fn error(&self, e: &postgres::Error, place: &str, metric: Option<&str>) -> SourceError {
+        let what = metric
+            .map(|m| format!("metric `{m}`"))
+            .unwrap_or_else(|| format!("source `{}`", self.id));
+        if let Some(db) = e.as_db_error() {
+            let code = db.code();
+            if *code == SqlState::INVALID_PASSWORD
+                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            {
+                return SourceError::new(
+                    format!("{what}: PostgreSQL at {place} refused the credentials"),
+                    format!(
+                        "check the user and password in {}{}",
+                        self.url_env,
+                        self.password_env
+                            .as_deref()
+                            .map(|p| format!(" and {p}"))
+                            .unwrap_or_default()
+                    ),
+                );
+            }
+            if *code == SqlState::QUERY_CANCELED {
+                return SourceError::new(
+                    format!("{what}: the query was cancelled (statement timeout) at {place}"),
+                    "raise statement_timeout for this user, or index the time columns",
+                );
+            }
+            if *code == SqlState::UNDEFINED_TABLE {
+                return SourceError::new(
+                    format!("{what}: {} at {place}", db.message()),
+                    format!(
+                        "create it (`revalign warehouse init-sql` prints the layout) or name it: [source.{}] leads = \"schema.table\", deals = \"schema.table\"",
+                        self.id
+                    ),
+                );
+            }
+            return SourceError::new(
+                format!("{what}: PostgreSQL at {place} says: {}", db.message()),
+                "check the column types against `revalign warehouse init-sql` (times: timestamp, timestamptz or date)",
+            );
+        }
+        SourceError::new(
+            format!("{what}: cannot reach PostgreSQL at {place}: {e}"),
+            format!(
+                "is the server running and reachable? check the host and port in {}",
+                self.url_env
+            ),
+        )
+    }
+
+    /// The columns a table (or view) has; `None` when there is no such table.
+    fn table_columns(
+        &self,
+        client: &mut Client,
+        deals: bool,
+    ) -> Result<Option<BTreeSet<String>>, postgres::Error> {
+        let name = if deals { &self.deals } else { &self.leads };
+        let (schema, table) = match name.rsplit_once('.') {
+            Some((s, t)) => (Some(s.to_string()), t.to_string()),
+            None => (None, name.clone()),
+        };
+        let rows = client.query(
+            "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1 AND table_schema = COALESCE($2, current_schema())",
+            &[&table, &schema],
+        )?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(rows.iter().map(|r| r.get::<_, String>(0)).collect()))
+    }
+
+    fn missing_column(&self, deals: bool, field: &str, column: &str) -> SourceError {
+        let (table, key) = if deals {
+            (&self.deals, "deal_columns")
+        } else {
+            (&self.leads, "columns")
+        };
+        let explicit = if deals {
+            self.deal_columns.contains_key(field)
+        } else {
+            self.columns.contains_key(field)
+        };
+        SourceError::new(
+            format!("table `{table}` has no column `{column}` for `{field}`"),
+            if explicit {
+                format!(
+                    "fix `{field}` in [source.{}.{key}]: the table has no such column",
+                    self.id
+                )
+            } else {
+                format!(
+                    "add the column, or map it: [source.{}.{key}] {field} = \"<column>\"",
+                    self.id
+                )
+            },
+        )
+    }
+
+    /// The queries for these requests, with what each needs checked first.
+    fn plan(
+        &self,
+        requests: &[Request],
+        currency: Option<&str>,
+        cutoff: Millis,
+        optional: (bool, bool),
+    ) -> Vec<Query> {
+        let engine = Engine::new(requests, None, currency, cutoff);
+        let need = engine.need();
+        requests
+            .iter()
+            .map(|r| {
+                let deals = r.metric.kind.on_deals();
+                let fields = if deals {
+                    &need.deal_fields
+                } else {
+                    &need.lead_fields
+                };
+                let starts: Vec<i64> = r.windows.iter().map(|w| w.start).collect();
+                let ends: Vec<i64> = r.windows.iter().map(|w| w.end).collect();
+                sql::metric(
+                    &r.metric, &starts, &ends, cutoff, currency, self, fields, optional.0,
+                    optional.1,
+                )
+            })
+            .collect()
+    }
+}
+
+fn bind(params: &[Param]) -> Vec<Box<dyn ToSql + Sync>> {
+    params
+        .iter()
+        .map(|p| -> Box<dyn ToSql + Sync> {
+            match p {
+                Param::Int(i) => Box::new(*i),
+                Param::Float(x) => Box::new(*x),
+                Param::Text(t) => Box::new(t.clone()),
+                Param::Bool(b) => Box::new(*b),
+                Param::Ints(v) => Box::new(v.clone()),
+            }
+        })
+        .collect()
+}
+
+fn run(client: &mut Client, q: &Query) -> Result<Vec<postgres::Row>, postgres::Error> {
+    let boxed = bind(&q.params);
+    let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+    client.query(q.sql.as_str(), &refs)
+}
+
+impl DataSource for PostgresSource {
+    fn leads(&self, _: &Need, _: &mut [&mut LeadSink<'_>]) -> Result<Streamed, SourceError> {
+        Err(self.no_records())
+    }
+
+    fn deals(&self, _: &Need, _: &mut [&mut DealSink<'_>]) -> Result<Streamed, SourceError> {
+        Err(self.no_records())
+    }
+
+    fn pushdown(&self) -> Option<&dyn Pushdown> {
+        Some(self)
+    }
+}
+
+impl PostgresSource {
+    fn no_records(&self) -> SourceError {
+        SourceError::new(
+            format!(
+                "source `{}` (postgres) computes metrics in the database; it does not hand records over",
+                self.id
+            ),
+            "this needs a file source: pass --source with a csv or ndjson source",
+        )
+    }
+}
+
+impl Pushdown for PostgresSource {
+    fn queries(&self, requests: &[Request], currency: Option<&str>, cutoff: Millis) -> Vec<Query> {
+        // Without a connection the optional deal columns are assumed present.
+        self.plan(requests, currency, cutoff, (true, true))
+    }
+
+    fn measure(
+        &self,
+        requests: &[Request],
+        currency: Option<&str>,
+        cutoff: Millis,
+        explain: Option<(usize, usize)>,
+        drift: Option<&DriftSpec>,
+    ) -> Results {
+        let fail_all = |e: SourceError| Results {
+            values: requests
+                .iter()
+                .map(|r| r.windows.iter().map(|_| Err(e.clone())).collect())
+                .collect(),
+            lead_span: None,
+            deal_span: None,
+            streams: Vec::new(),
+            explained: Vec::new(),
+            drift: drift
+                .map(|d| {
+                    d.checks
+                        .iter()
+                        .map(|(stage, _)| StageDrift {
+                            stage: stage.clone(),
+                            error: Some(e.clone()),
+                            ..StageDrift::default()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        let mut client = match self.connect() {
+            Ok(c) => c,
+            Err(e) => return fail_all(e),
+        };
+        let place = self.config().map(|c| self.place(&c)).unwrap_or_default();
+        let mut tables: [Option<BTreeSet<String>>; 2] = [None, None];
+        for (i, deals) in [false, true].into_iter().enumerate() {
+            if requests.iter().any(|r| r.metric.kind.on_deals() == deals) {
+                match self.table_columns(&mut client, deals) {
+                    Ok(t) => tables[i] = t,
+                    Err(e) => return fail_all(self.error(&e, &place, None)),
+                }
+            }
+        }
+        let has = |deals: bool, col: &str| {
+            tables[deals as usize]
+                .as_ref()
+                .is_some_and(|t| t.contains(col))
+        };
+        let optional = (
+            has(true, &self.column(true, "is_closed", false)),
+            has(true, &self.column(true, "currency", false)),
+        );
+        let queries = self.plan(requests, currency, cutoff, optional);
+        let engine = Engine::new(requests, None, currency, cutoff);
+        let need = engine.need().clone();
+        let mut values = Vec::new();
+        for (ri, (r, q)) in requests.iter().zip(&queries).enumerate() {
+            let deals = r.metric.kind.on_deals();
+            let fail = |e: SourceError| r.windows.iter().map(|_| Err(e.clone())).collect();
+            if explain.is_some_and(|(i, _)| i == ri) {
+                values.push(fail(SourceError::new(
+                    format!(
+                        "--explain lists records, which the postgres source `{}` does not fetch",
+                        self.id
+                    ),
+                    "query the rows behind the number with the SQL that `revalign check --show-sql` prints",
+                )));
+                continue;
+            }
+            let table = if deals { &self.deals } else { &self.leads };
+            if tables[deals as usize].is_none() {
+                values.push(fail(SourceError::new(
+                    format!("table `{table}` does not exist at {place}"),
+                    format!(
+                        "create it (`revalign warehouse init-sql` prints the layout) or name it in [source.{}] {}",
+                        self.id,
+                        if deals { "deals" } else { "leads" }
+                    ),
+                )));
+                continue;
+            }
+            if let Some((field, col)) = sql::uses(&r.metric).into_iter().find_map(|(f, stage)| {
+                let col = self.column(deals, &f, stage);
+                (!has(deals, &col)).then_some((f, col))
+            }) {
+                values.push(fail(self.missing_column(deals, &field, &col)));
+                continue;
+            }
+            let rows = match run(&mut client, q) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    values.push(fail(self.error(&e, &place, Some(&r.metric.id))));
+                    continue;
+                }
+            };
+            let mut out: Vec<Result<Measured, SourceError>> = Vec::new();
+            for row in &rows {
+                let total: i64 = row.get(1);
+                let hits: i64 = row.get(2);
+                let left: i64 = row.get(3);
+                let value: Option<f64> = row.get(4);
+                let currencies: Option<Vec<String>> = row.get(5);
+                if let Some(c) = currencies.filter(|c| !c.is_empty()) {
+                    out.push(Err(SourceError::new(
+                        format!(
+                            "deals in {} cannot be added to amounts in the default currency",
+                            c.join(", ")
+                        ),
+                        "convert amounts to one currency in the warehouse and map that column as the summed field",
+                    )));
+                    continue;
+                }
+                let why = match r.metric.kind {
+                    crate::model::metric::MetricKind::Duration => "without the end event",
+                    _ => "closed with no known outcome",
+                };
+                out.push(Ok(Measured {
+                    value,
+                    hits: hits as u64,
+                    total: total as u64,
+                    left_out: (left > 0).then(|| (left as u64, why.to_string())),
+                }));
+            }
+            if out.len() != r.windows.len() {
+                values.push(fail(SourceError::new(
+                    format!(
+                        "metric `{}`: the warehouse returned {} rows for {} periods",
+                        r.metric.id,
+                        out.len(),
+                        r.windows.len()
+                    ),
+                    "report this as a bug",
+                )));
+                continue;
+            }
+            values.push(out);
+        }
+        // The span of times the data covers, to tell no data from zero.
+        let mut spans = [None, None];
+        let mut streams = Vec::new();
+        for (i, deals) in [false, true].into_iter().enumerate() {
+            if tables[i].is_none() {
+                continue;
+            }
+            let stages: Vec<String> = need
+                .stages
+                .iter()
+                .filter(|s| has(false, &self.column(false, s, true)))
+                .cloned()
+                .collect();
+            let q = sql::span(deals, &stages, cutoff, self, optional.0);
+            let rows = match run(&mut client, &q) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    // Without the span, no data and zero cannot be told
+                    // apart: the values of this kind of record are errors.
+                    let e = self.error(&e, &place, None);
+                    for (r, v) in requests.iter().zip(values.iter_mut()) {
+                        if r.metric.kind.on_deals() == deals {
+                            *v = r.windows.iter().map(|_| Err(e.clone())).collect();
+                        }
+                    }
+                    continue;
+                }
+            };
+            if let Some(row) = rows.first() {
+                let n: i64 = row.get(0);
+                let lo: Option<i64> = row.get(1);
+                let hi: Option<i64> = row.get(2);
+                spans[i] = lo.zip(hi);
+                streams.push((
+                    if deals { "deals" } else { "leads" },
+                    Stream {
+                        records: n as u64,
+                        ..Stream::default()
+                    },
+                ));
+            }
+        }
+        Results {
+            values,
+            lead_span: spans[0],
+            deal_span: spans[1],
+            streams,
+            explained: Vec::new(),
+            drift: drift
+                .map(|d| {
+                    d.checks
+                        .iter()
+                        .map(|(stage, _)| StageDrift {
+                            stage: stage.clone(),
+                            error: Some(SourceError::new(
+                                format!(
+                                    "definition drift is not computed in the warehouse (source `{}`)",
+                                    self.id
+                                ),
+                                "judge it on an export: --source <a csv or ndjson source>, or --no-drift",
+                            )),
+                            ..StageDrift::default()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
