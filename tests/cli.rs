@@ -368,6 +368,7 @@ fn completions_man_pages_and_help_examples_come_from_the_cli_definition() {
         "show",
         "check",
         "report",
+        "warehouse",
         "codeowners",
         "completions",
         "man",

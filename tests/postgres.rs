@@ -338,6 +338,61 @@ fn acme_through_sql_equals_the_engine() {
         compared += same_numbers(&csv, &sql, &args.join(" "));
     }
     assert!(compared > 150, "compared {compared} values");
+
+    // The layout `warehouse init-sql` prints: it runs, holds what the
+    // metrics read, and gives the same numbers.
+    let (code, ddl, stderr) = revalign(&server, dir.path(), &["warehouse", "init-sql", "."]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!ddl.to_uppercase().contains("DROP") && !ddl.to_uppercase().contains("ALTER"));
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA layout; SET search_path TO layout; {ddl}"
+        ))
+        .expect("the printed DDL runs");
+    for table in ["leads", "deals"] {
+        let cols: Vec<String> = client
+            .query(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'layout' AND table_name = $1 ORDER BY ordinal_position",
+                &[&table],
+            )
+            .expect("columns")
+            .iter()
+            .map(|r| format!("\"{}\"", r.get::<_, String>(0)))
+            .filter(|c| c != "\"is_closed\"")
+            .collect();
+        client
+            .batch_execute(&format!(
+                "INSERT INTO layout.{table} ({0}) SELECT {0} FROM public.{table}",
+                cols.join(", ")
+            ))
+            .expect("insert");
+    }
+    let manifest = dir.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        format!("{text}leads = \"layout.leads\"\ndeals = \"layout.deals\"\n"),
+    )
+    .expect("write");
+    let args = [
+        "--period",
+        "2026-10",
+        "--last",
+        "3",
+        "--as-of",
+        "2026-11-01",
+    ];
+    let csv = scorecard(
+        &server,
+        dir.path(),
+        &[&args[..], &["--source", "crm_export"]].concat(),
+    );
+    let sql = scorecard(
+        &server,
+        dir.path(),
+        &[&args[..], &["--source", "warehouse"]].concat(),
+    );
+    assert!(same_numbers(&csv, &sql, "init-sql layout") > 30);
 }
 
 /// Metrics beyond Acme's, for every kind of predicate: numbers compared and
@@ -631,4 +686,206 @@ fn randomized_records_through_sql_equal_the_engine() {
         }
     }
     assert!(compared > 300, "compared {compared} values");
+}
+
+/// Runs `check` on the warehouse with these environment variables.
+fn check_with(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, Value, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_revalign"));
+    cmd.args([
+        "check",
+        ".",
+        "--format",
+        "json",
+        "--no-drift",
+        "--source",
+        "warehouse",
+    ])
+    .args(["--period", "2026-10", "--as-of", "2026-11-01"])
+    .args(args)
+    .current_dir(dir)
+    .env_clear()
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run revalign");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+    (out.status.code().unwrap_or(-1), doc, stderr)
+}
+
+fn statuses(doc: &Value) -> Vec<(String, String, String)> {
+    doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["metric"].as_str().unwrap_or("").to_string(),
+                r["status"].as_str().unwrap_or("").to_string(),
+                format!(
+                    "{} | {}",
+                    r["note"].as_str().unwrap_or(""),
+                    r["help"].as_str().unwrap_or("")
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn warehouse_faults_are_errors_never_passes() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let dir = acme_with_warehouse("");
+    let mut client = server.client();
+    load(
+        &mut client,
+        "leads",
+        &dir.path().join("data/leads.csv"),
+        &["score"],
+        &[],
+    );
+    load(
+        &mut client,
+        "deals",
+        &dir.path().join("data/deals.csv"),
+        &["amount"],
+        &["won"],
+    );
+    let url = server.url();
+    let good = [
+        ("REVALIGN_TEST_PG_URL", url.as_str()),
+        ("REVALIGN_TEST_PG_PASSWORD", PASSWORD),
+    ];
+    let (code, doc, stderr) = check_with(dir.path(), &good, &[]);
+    assert_eq!(code, 1, "acme misses targets in October: {stderr}");
+    assert!(
+        statuses(&doc).iter().all(|(_, s, _)| s != "error"),
+        "{doc:#}"
+    );
+
+    // Every target is an error (exit 3), with the reason and the fix; no
+    // secret in anything printed.
+    let all_errors = |env: &[(&str, &str)], want: &str, help: &str| {
+        let (code, doc, stderr) = check_with(dir.path(), env, &[]);
+        assert_eq!(code, 3, "{want}: {stderr}");
+        for (m, s, note) in statuses(&doc) {
+            assert_eq!(s, "error", "{want}: {m}");
+            assert!(note.contains(want), "{m}: {note}");
+            assert!(note.contains(help), "{m}: {note}");
+        }
+        let text = format!("{doc}{stderr}");
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("wrong-Pa55"),
+            "{text}"
+        );
+    };
+    // No server there.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let nowhere = format!("postgres://revalign@127.0.0.1:{closed}/postgres");
+    all_errors(
+        &[
+            ("REVALIGN_TEST_PG_URL", &nowhere),
+            ("REVALIGN_TEST_PG_PASSWORD", PASSWORD),
+        ],
+        &format!("cannot reach PostgreSQL at 127.0.0.1:{closed}/postgres"),
+        "REVALIGN_TEST_PG_URL",
+    );
+    // Wrong password.
+    all_errors(
+        &[
+            ("REVALIGN_TEST_PG_URL", &url),
+            ("REVALIGN_TEST_PG_PASSWORD", "wrong-Pa55"),
+        ],
+        "refused the credentials",
+        "REVALIGN_TEST_PG_PASSWORD",
+    );
+    // A password inside the URL is not echoed either.
+    let inline = format!(
+        "postgres://revalign:wrong-Pa55@127.0.0.1:{}/postgres",
+        server.port
+    );
+    all_errors(
+        &[("REVALIGN_TEST_PG_URL", &inline)],
+        "environment variable REVALIGN_TEST_PG_PASSWORD (password_env) is not set",
+        "export REVALIGN_TEST_PG_PASSWORD",
+    );
+    // The URL variable is not set.
+    all_errors(
+        &[("REVALIGN_TEST_PG_PASSWORD", PASSWORD)],
+        "the environment variable REVALIGN_TEST_PG_URL is not set",
+        "export REVALIGN_TEST_PG_URL=postgres://",
+    );
+    // A statement timeout (set in the URL's options).
+    let slow = format!("{url}?options=-c%20statement_timeout%3D1");
+    let (code, doc, _) = check_with(
+        dir.path(),
+        &[
+            ("REVALIGN_TEST_PG_URL", &slow),
+            ("REVALIGN_TEST_PG_PASSWORD", PASSWORD),
+        ],
+        &["--last", "24"],
+    );
+    assert_eq!(code, 3);
+    assert!(
+        statuses(&doc)
+            .iter()
+            .any(|(_, s, n)| s == "error" && n.contains("statement timeout")),
+        "{doc:#}"
+    );
+    assert!(
+        statuses(&doc).iter().all(|(_, s, _)| s != "pass"),
+        "nothing passes on a timeout"
+    );
+
+    // A missing table, named with the key that fixes it; a missing column
+    // fails only the metrics that need it, naming the mapping key.
+    let manifest = dir.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, format!("{text}leads = \"crm.contacts\"\n")).expect("write");
+    let (code, doc, _) = check_with(dir.path(), &good, &[]);
+    assert_eq!(code, 3);
+    for (m, s, note) in statuses(&doc) {
+        let on_deals = [
+            "bookings",
+            "pipeline_created",
+            "expansion_bookings",
+            "win_rate",
+        ]
+        .contains(&m.as_str());
+        if on_deals {
+            assert_ne!(s, "error", "{m}: deals are still read");
+        } else {
+            assert_eq!(s, "error", "{m}");
+            assert!(
+                note.contains("table `crm.contacts` does not exist"),
+                "{note}"
+            );
+            assert!(note.contains("[source.warehouse] leads"), "{note}");
+        }
+    }
+    std::fs::write(
+        &manifest,
+        format!("{text}[source.warehouse.columns]\nsal = \"sal_date\"\n"),
+    )
+    .expect("write");
+    let (code, doc, _) = check_with(dir.path(), &good, &[]);
+    assert_eq!(code, 3);
+    let rows = statuses(&doc);
+    let (broken, fine): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, s, _)| s == "error");
+    assert!(
+        broken.iter().all(|(m, _, n)| {
+            ["mql_acceptance", "time_to_accept"].contains(&m.as_str())
+                && n.contains("table `leads` has no column `sal_date` for `sal`")
+                && n.contains("fix `sal` in [source.warehouse.columns]")
+        }),
+        "{broken:#?}"
+    );
+    assert!(!broken.is_empty() && fine.len() > 10, "{rows:#?}");
 }

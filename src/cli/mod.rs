@@ -12,6 +12,7 @@ pub mod report;
 pub mod schema;
 pub mod show;
 pub mod validate;
+pub mod warehouse;
 
 use std::path::{Path, PathBuf};
 
@@ -165,6 +166,8 @@ pub enum Command {
     Check(check::Args),
     /// The pack for the joint meeting: scorecard, trends against the targets in force, changes, breaches, drift.
     Report(report::Args),
+    /// Warehouse sources: print the DDL of the layout a postgres source reads.
+    Warehouse(warehouse::Args),
     /// Generate the CODEOWNERS block that puts the department heads on every change.
     Codeowners(codeowners::Args),
     /// Print the shell completion script for bash, zsh, fish, elvish or PowerShell.
@@ -257,6 +260,7 @@ pub fn run(cli: Cli, terminal: Terminal) -> Output {
         Command::Codeowners(args) => codeowners::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
+        Command::Warehouse(args) => warehouse::run(&ctx, args),
         Command::Completions(args) => completions::run(&ctx, args),
         Command::Man(args) => man::run(&ctx, args),
     }

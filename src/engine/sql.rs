@@ -556,6 +556,71 @@ pub fn span(
     }
 }
 
+/// The documented warehouse layout as DDL: one table of leads (a time
+/// column per lifecycle stage, a typed column per field the metrics read)
+/// and one of deals, with indexes on the time columns. Only `CREATE ... IF
+/// NOT EXISTS`: nothing is dropped or altered; revalign never runs it.
+pub fn layout_ddl(
+    layout: &dyn Layout,
+    stages: &[String],
+    lead_fields: &Fields,
+    deal_fields: &Fields,
+) -> String {
+    let ty = |t: FieldType| match t {
+        FieldType::Text => "text",
+        FieldType::Number => "double precision",
+        FieldType::Bool => "boolean",
+    };
+    let mut out = String::new();
+    for deals in [false, true] {
+        let table = layout.table(deals);
+        let mut cols: Vec<(String, &str)> =
+            vec![(layout.column(deals, "id", false), "text PRIMARY KEY")];
+        let mut times = Vec::new();
+        if deals {
+            for f in ["created", "closed"] {
+                times.push(layout.column(true, f, false));
+            }
+        } else {
+            times.push(layout.column(false, "created", false));
+            times.push(layout.column(false, "first_touch", false));
+            times.extend(stages.iter().map(|s| layout.column(false, s, true)));
+        }
+        cols.extend(times.iter().map(|c| (c.clone(), "timestamptz")));
+        if deals {
+            cols.push((layout.column(true, "is_closed", false), "boolean"));
+            cols.push((layout.column(true, "won", false), "boolean"));
+            cols.push((layout.column(true, "currency", false), "text"));
+        }
+        let fields = if deals { deal_fields } else { lead_fields };
+        for (name, t) in &fields.list {
+            let c = layout.column(deals, name, false);
+            if !cols.iter().any(|(x, _)| *x == c) {
+                cols.push((c, ty(*t)));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "CREATE TABLE IF NOT EXISTS {table} (\n{}\n);",
+            cols.iter()
+                .map(|(c, t)| format!("  {} {t}", ident(c)))
+                .collect::<Vec<_>>()
+                .join(",\n")
+        );
+        let bare = table.replace('"', "").replace('.', "_");
+        for c in &times {
+            let _ = writeln!(
+                out,
+                "CREATE INDEX IF NOT EXISTS {} ON {table} ({});",
+                ident(&format!("{bare}_{c}_idx")),
+                ident(c)
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
