@@ -339,6 +339,50 @@ fn acme_through_sql_equals_the_engine() {
     }
     assert!(compared > 150, "compared {compared} values");
 
+    // --explain: the same records behind each kind of number, with their
+    // times, amounts and owners (warehouse rows have no file line).
+    for id in [
+        "follow-up-24h",
+        "mql-acceptance",
+        "speed-to-lead",
+        "pipeline-coverage",
+        "win-rate",
+        "sql-volume",
+        "sales-recycle-reasons",
+    ] {
+        let records = |source: &str| -> Vec<Value> {
+            let (code, stdout, stderr) = revalign(
+                &server,
+                dir.path(),
+                &[
+                    "check",
+                    ".",
+                    "--format",
+                    "json",
+                    "--period",
+                    "2026-10",
+                    "--as-of",
+                    "2026-11-01",
+                    "--source",
+                    source,
+                    "--explain",
+                    id,
+                ],
+            );
+            assert!(code < 2, "{id} {source}: {stderr}");
+            let doc: Value = serde_json::from_str(&stdout).expect("json");
+            let mut rows: Vec<Value> = doc["records"].as_array().expect("records").clone();
+            for r in &mut rows {
+                r.as_object_mut().expect("object").remove("row");
+            }
+            rows.sort_by_key(|r| r["id"].as_str().unwrap_or("").to_string());
+            rows
+        };
+        let (csv, sql) = (records("crm_export"), records("warehouse"));
+        assert!(!csv.is_empty(), "{id}");
+        assert_eq!(csv, sql, "{id}");
+    }
+
     // The layout `warehouse init-sql` prints: it runs, holds what the
     // metrics read, and gives the same numbers.
     let (code, ddl, stderr) = revalign(&server, dir.path(), &["warehouse", "init-sql", "."]);

@@ -172,7 +172,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
                     .iter()
                     .map(|e| {
                         serde_json::json!({
-                            "id": e.id, "row": e.at, "counted": e.hit,
+                            "id": e.id, "row": e.row(), "counted": e.hit,
                             "start": e.start, "end": e.end, "elapsed_ms": e.elapsed,
                             "amount": e.amount, "owner": e.owner,
                         })

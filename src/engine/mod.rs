@@ -76,6 +76,20 @@ pub struct Explained {
     pub owner: Option<String>,
 }
 
+impl Explained {
+    /// The record's line in the source file; `None` for a warehouse, whose
+    /// rows have no line (`at` is 0 there).
+    pub fn row(&self) -> Option<u64> {
+        (self.at > 0).then_some(self.at)
+    }
+
+    /// The line as shown: `-` for a warehouse row.
+    pub fn row_text(&self) -> String {
+        self.row()
+            .map_or_else(|| "-".to_string(), |r| r.to_string())
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct Acc {
     hits: u64,

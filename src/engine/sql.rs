@@ -307,11 +307,21 @@ pub fn uses(m: &Metric) -> Vec<(String, bool)> {
     out
 }
 
-/// The query for one metric over windows `[starts[i], ends[i])`. `fields`
-/// holds the types the source's metrics give each field (a field used as a
-/// number by one metric and as text by another is text for all, as in the
-/// engine). `optional` tells which optional deal columns exist (`is_closed`,
-/// `currency`).
+/// What the tables hold besides the columns the metrics name.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Optional {
+    /// Deals have an `is_closed` column.
+    pub is_closed: bool,
+    /// Deals have a `currency` column.
+    pub currency: bool,
+    /// The records have an `owner` column (shown by `--explain`).
+    pub owner: bool,
+}
+
+/// The query for one metric over windows `[starts[i], ends[i])`: a row per
+/// window `(i, total, hits, left_out, value, currencies)`. `fields` holds the
+/// types the source's metrics give each field (a field used as a number by
+/// one metric and as text by another is text for all, as in the engine).
 #[allow(clippy::too_many_arguments)]
 pub fn metric(
     m: &Metric,
@@ -321,10 +331,51 @@ pub fn metric(
     currency: Option<&str>,
     layout: &dyn Layout,
     fields: &Fields,
-    has_is_closed: bool,
-    has_currency: bool,
+    optional: Optional,
 ) -> Query {
-    let deals = matches!(m.kind, MetricKind::Sum | MetricKind::WinRate);
+    build(
+        m, starts, ends, cutoff, currency, layout, fields, optional, false,
+    )
+}
+
+/// The records behind one window's number, for `--explain`: a row per
+/// record `(id, start, end, hit, amount, owner)`, as the engine lists them.
+#[allow(clippy::too_many_arguments)]
+pub fn explain(
+    m: &Metric,
+    start: i64,
+    end: i64,
+    cutoff: i64,
+    layout: &dyn Layout,
+    fields: &Fields,
+    optional: Optional,
+) -> Query {
+    build(
+        m,
+        &[start],
+        &[end],
+        cutoff,
+        None,
+        layout,
+        fields,
+        optional,
+        true,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    m: &Metric,
+    starts: &[i64],
+    ends: &[i64],
+    cutoff: i64,
+    currency: Option<&str>,
+    layout: &dyn Layout,
+    fields: &Fields,
+    optional: Optional,
+    rows: bool,
+) -> Query {
+    let deals = m.kind.on_deals();
     let mut b = Builder {
         params: Vec::new(),
         layout,
@@ -337,6 +388,12 @@ pub fn metric(
     let cut = b.bind(Param::Int(cutoff));
     let filter = b.compile(&m.filter);
     let table = layout.table(deals);
+    let id = format!("({})::text", b.col("id", false));
+    let owner = if optional.owner {
+        b.d.text(&b.col("owner", false))
+    } else {
+        "NULL::text".into()
+    };
     let mut sql = format!(
         "WITH w(s, e, i) AS (SELECT * FROM unnest({s}::int8[], {e}::int8[]) WITH ORDINALITY),\n"
     );
@@ -351,20 +408,22 @@ pub fn metric(
     };
     if !deals {
         let ev = |b: &Builder<'_>, name: &Option<String>| name.as_deref().map(|n| b.event(n, &cut));
-        let (st, en, from) = match m.kind {
+        let null = || "NULL::int8".to_string();
+        // st: the event that places a record in a window; en: the end event;
+        // fr: where a share's `within` counts from.
+        let (st, en, fr) = match m.kind {
             MetricKind::StageCount | MetricKind::Share => {
-                let stage = ev(&b, &m.stage).unwrap_or_else(|| "NULL::int8".into());
-                let from = match (&m.to, &m.from) {
-                    (Some(_), Some(_)) => ev(&b, &m.from).unwrap_or_default(),
+                let stage = ev(&b, &m.stage).unwrap_or_else(null);
+                let fr = match (&m.to, &m.from) {
+                    (Some(_), Some(_)) => ev(&b, &m.from).unwrap_or_else(null),
                     _ => stage.clone(),
                 };
-                let to = ev(&b, &m.to).unwrap_or_else(|| "NULL::int8".into());
-                (stage, to, from)
+                (stage, ev(&b, &m.to).unwrap_or_else(null), fr)
             }
             _ => (
-                ev(&b, &m.from).unwrap_or_else(|| "NULL::int8".into()),
-                ev(&b, &m.to).unwrap_or_else(|| "NULL::int8".into()),
-                "NULL::int8".into(),
+                ev(&b, &m.from).unwrap_or_else(null),
+                ev(&b, &m.to).unwrap_or_else(null),
+                null(),
             ),
         };
         let cond = if m.kind == MetricKind::Share {
@@ -374,58 +433,72 @@ pub fn metric(
         };
         let _ = write!(
             sql,
-            "r AS (\n  SELECT {st} AS st,\n    {en} AS en,\n    {from} AS fr,\n    {cond} AS c\n  FROM {table}\n  WHERE {filter})\n"
+            "r AS (\n  SELECT {id} AS id,\n    {owner} AS owner,\n    {st} AS st,\n    {en} AS en,\n    {fr} AS fr,\n    {cond} AS c\n  FROM {table}\n  WHERE {filter})\n"
         );
-        let (hits, value, left) = match m.kind {
-            MetricKind::StageCount => (
-                "0::int8".to_string(),
-                "count(r.st)::float8".to_string(),
-                "0::int8".to_string(),
-            ),
+        // Whether a record in the window counts, and the times `--explain` shows.
+        let (hit, start, end) = match m.kind {
+            MetricKind::StageCount => ("true".to_string(), "r.st", "NULL::int8"),
             MetricKind::Conversion => {
                 let wi = within_sql(&mut b);
                 (
-                    format!("count(*) FILTER (WHERE r.en IS NOT NULL AND r.en - r.st <= {wi})"),
-                    format!(
-                        "CASE WHEN count(r.st) > 0 THEN (count(*) FILTER (WHERE r.en IS NOT NULL AND r.en - r.st <= {wi}))::float8 * 100 / count(r.st) END"
-                    ),
-                    "0::int8".to_string(),
+                    format!("(r.en IS NOT NULL AND r.en - r.st <= {wi})"),
+                    "r.st",
+                    "r.en",
                 )
             }
+            MetricKind::Duration => ("(r.en IS NOT NULL)".to_string(), "r.st", "r.en"),
+            _ => {
+                if m.to.is_some() {
+                    let wi = within_sql(&mut b);
+                    (
+                        format!(
+                            "(r.c AND r.fr IS NOT NULL AND r.en IS NOT NULL AND r.en - r.fr <= {wi})"
+                        ),
+                        "r.fr",
+                        "r.en",
+                    )
+                } else {
+                    ("r.c".to_string(), "r.st", "NULL::int8")
+                }
+            }
+        };
+        if rows {
+            let _ = write!(
+                sql,
+                "SELECT r.id, {start} AS start, {end} AS end_, {hit} AS hit, NULL::float8 AS amount, r.owner\nFROM r JOIN w ON r.st >= w.s AND r.st < w.e"
+            );
+            return Query {
+                sql,
+                params: b.params,
+            };
+        }
+        let hits = format!("count(*) FILTER (WHERE r.st IS NOT NULL AND {hit})");
+        let (total, hits, left, value) = match m.kind {
+            MetricKind::StageCount => (
+                "count(r.st)".to_string(),
+                "0::int8".to_string(),
+                "0::int8".to_string(),
+                "count(r.st)::float8".to_string(),
+            ),
             MetricKind::Duration => {
                 let q = b.bind(Param::Float(f64::from(m.percentile.unwrap_or(50)) / 100.0));
                 (
+                    "count(r.st) FILTER (WHERE r.en IS NOT NULL)".to_string(),
                     "0::int8".to_string(),
+                    "count(r.st) FILTER (WHERE r.en IS NULL)".to_string(),
                     Dialect.quantile(
                         &q,
                         "(greatest(r.en - r.st, 0))::float8 / 1000.0",
                         "r.en IS NOT NULL",
                     ),
-                    "count(r.st) FILTER (WHERE r.en IS NULL)".to_string(),
                 )
             }
-            _ => {
-                // share
-                let timely = if m.to.is_some() {
-                    let wi = within_sql(&mut b);
-                    format!("(r.fr IS NOT NULL AND r.en IS NOT NULL AND r.en - r.fr <= {wi})")
-                } else {
-                    "true".into()
-                };
-                let hit = format!("r.c AND {timely}");
-                (
-                    format!("count(*) FILTER (WHERE r.st IS NOT NULL AND {hit})"),
-                    format!(
-                        "CASE WHEN count(r.st) > 0 THEN (count(*) FILTER (WHERE r.st IS NOT NULL AND {hit}))::float8 * 100 / count(r.st) END"
-                    ),
-                    "0::int8".to_string(),
-                )
-            }
-        };
-        let total = if m.kind == MetricKind::Duration {
-            "count(r.st) FILTER (WHERE r.en IS NOT NULL)"
-        } else {
-            "count(r.st)"
+            _ => (
+                "count(r.st)".to_string(),
+                hits.clone(),
+                "0::int8".to_string(),
+                format!("CASE WHEN count(r.st) > 0 THEN ({hits})::float8 * 100 / count(r.st) END"),
+            ),
         };
         let _ = write!(
             sql,
@@ -442,12 +515,12 @@ pub fn metric(
     let created = b.d.epoch_ms(&b.col("created", false));
     let closed_raw = b.d.epoch_ms(&b.col("closed", false));
     let won_raw = bool_of(&b.d.text(&b.col("won", false)));
-    let is_closed = if has_is_closed {
+    let is_closed = if optional.is_closed {
         bool_of(&b.d.text(&b.col("is_closed", false)))
     } else {
         "NULL::bool".into()
     };
-    let cur = if has_currency {
+    let cur = if optional.currency {
         b.d.text(&b.col("currency", false))
     } else {
         "NULL::text".into()
@@ -472,37 +545,57 @@ pub fn metric(
     // d0 reads the columns, d1 applies what a close means, d2 the cutoff.
     let _ = write!(
         sql,
-        "d0 AS (\n  SELECT {created} AS cr,\n    {closed_raw} AS cl,\n    {is_closed} AS ic,\n    {won_raw} AS won,\n    {cur} AS cur,\n    {amount} AS amount,\n    {cond} AS c\n  FROM {table}\n  WHERE {filter}),\n\
-         d1 AS (SELECT cr, CASE WHEN ic = false THEN NULL ELSE cl END AS cl, CASE WHEN ic IS DISTINCT FROM false THEN won END AS won, cur, amount, c FROM d0),\n\
-         d2 AS (SELECT cr, CASE WHEN cl > {cut} THEN NULL ELSE cl END AS cl, CASE WHEN cl > {cut} THEN NULL ELSE won END AS won, cur, amount, c FROM d1 WHERE cr IS NULL OR cr <= {cut}),\n"
+        "d0 AS (\n  SELECT {id} AS id,\n    {owner} AS owner,\n    {created} AS cr,\n    {closed_raw} AS cl,\n    {is_closed} AS ic,\n    {won_raw} AS won,\n    {cur} AS cur,\n    {amount} AS amount,\n    {cond} AS c\n  FROM {table}\n  WHERE {filter}),\n\
+         d1 AS (SELECT id, owner, cr, CASE WHEN ic = false THEN NULL ELSE cl END AS cl, CASE WHEN ic IS DISTINCT FROM false THEN won END AS won, cur, amount, c FROM d0),\n\
+         d2 AS (SELECT id, owner, cr, CASE WHEN cl > {cut} THEN NULL ELSE cl END AS cl, CASE WHEN cl > {cut} THEN NULL ELSE won END AS won, cur, amount, c FROM d1 WHERE cr IS NULL OR cr <= {cut}),\n"
     );
     if m.kind == MetricKind::WinRate {
-        let _ = write!(
+        let _ = writeln!(
             sql,
-            "r AS (SELECT CASE WHEN won IS NOT NULL THEN cl END AS st, cl, won FROM d2)\n\
-             SELECT w.i, count(r.st) AS total, count(r.st) FILTER (WHERE r.won) AS hits, count(r.cl) FILTER (WHERE r.st IS NULL AND r.cl >= w.s AND r.cl < w.e) AS left_out, CASE WHEN count(r.st) > 0 THEN (count(r.st) FILTER (WHERE r.won))::float8 * 100 / count(r.st) END AS value, NULL::text[] AS currencies\n\
-             FROM w LEFT JOIN r ON (r.st >= w.s AND r.st < w.e) OR (r.st IS NULL AND r.cl >= w.s AND r.cl < w.e)\nGROUP BY w.i ORDER BY w.i"
+            "r AS (SELECT id, owner, CASE WHEN won IS NOT NULL THEN cl END AS st, cl, won FROM d2)"
         );
+        if rows {
+            let _ = write!(
+                sql,
+                "SELECT r.id, r.st AS start, NULL::int8 AS end_, r.won AS hit, NULL::float8 AS amount, r.owner\nFROM r JOIN w ON r.st >= w.s AND r.st < w.e"
+            );
+        } else {
+            let _ = write!(
+                sql,
+                "SELECT w.i, count(r.st) AS total, count(r.st) FILTER (WHERE r.won) AS hits, count(r.cl) FILTER (WHERE r.st IS NULL AND r.cl >= w.s AND r.cl < w.e) AS left_out, CASE WHEN count(r.st) > 0 THEN (count(r.st) FILTER (WHERE r.won))::float8 * 100 / count(r.st) END AS value, NULL::text[] AS currencies\n\
+                 FROM w LEFT JOIN r ON (r.st >= w.s AND r.st < w.e) OR (r.st IS NULL AND r.cl >= w.s AND r.cl < w.e)\nGROUP BY w.i ORDER BY w.i"
+            );
+        }
     } else {
         let date = match m.date.unwrap_or(DealDate::Created) {
             DealDate::Created => "cr",
             DealDate::Closed => "CASE WHEN won IS NOT NULL THEN cl END",
         };
-        let currencies = match currency {
-            Some(c) => {
-                let p = b.bind(Param::Text(c.to_string()));
-                format!(
-                    "array_agg(DISTINCT r.cur ORDER BY r.cur) FILTER (WHERE r.cur IS NOT NULL AND lower(r.cur) <> lower({p}))"
-                )
-            }
-            None => "NULL::text[]".into(),
-        };
-        let _ = write!(
+        let _ = writeln!(
             sql,
-            "r AS (SELECT {date} AS st, cur, amount FROM d2 WHERE c)\n\
-             SELECT w.i, count(r.st) AS total, 0::int8 AS hits, 0::int8 AS left_out, COALESCE(sum(r.amount), 0)::float8 AS value, {currencies} AS currencies\n\
-             FROM w LEFT JOIN r ON r.st >= w.s AND r.st < w.e\nGROUP BY w.i ORDER BY w.i"
+            "r AS (SELECT id, owner, {date} AS st, cur, amount FROM d2 WHERE c)"
         );
+        if rows {
+            let _ = write!(
+                sql,
+                "SELECT r.id, r.st AS start, NULL::int8 AS end_, true AS hit, r.amount, r.owner\nFROM r JOIN w ON r.st >= w.s AND r.st < w.e"
+            );
+        } else {
+            let currencies = match currency {
+                Some(c) => {
+                    let p = b.bind(Param::Text(c.to_string()));
+                    format!(
+                        "array_agg(DISTINCT r.cur ORDER BY r.cur) FILTER (WHERE r.cur IS NOT NULL AND lower(r.cur) <> lower({p}))"
+                    )
+                }
+                None => "NULL::text[]".into(),
+            };
+            let _ = write!(
+                sql,
+                "SELECT w.i, count(r.st) AS total, 0::int8 AS hits, 0::int8 AS left_out, COALESCE(sum(r.amount), 0)::float8 AS value, {currencies} AS currencies\n\
+                 FROM w LEFT JOIN r ON r.st >= w.s AND r.st < w.e\nGROUP BY w.i ORDER BY w.i"
+            );
+        }
     }
     Query {
         sql,
@@ -518,7 +611,7 @@ pub fn span(
     stages: &[String],
     cutoff: i64,
     layout: &dyn Layout,
-    has_is_closed: bool,
+    optional: Optional,
 ) -> Query {
     let mut b = Builder {
         params: Vec::new(),
@@ -532,7 +625,7 @@ pub fn span(
     let sql = if deals {
         let created = b.d.epoch_ms(&b.col("created", false));
         let closed = b.d.epoch_ms(&b.col("closed", false));
-        let ic = if has_is_closed {
+        let ic = if optional.is_closed {
             bool_of(&b.d.text(&b.col("is_closed", false)))
         } else {
             "NULL::bool".into()
@@ -657,7 +750,16 @@ filter = { field = "segment", in = ["smb'; DROP TABLE leads; --"] }"#,
         .expect("metric");
         let mut fields = Fields::default();
         let _ = Compiled::new(m.filter.as_ref().expect("filter"), &mut fields);
-        let q = metric(&m, &[0], &[10], 5, None, &Plain, &fields, false, false);
+        let q = metric(
+            &m,
+            &[0],
+            &[10],
+            5,
+            None,
+            &Plain,
+            &fields,
+            Optional::default(),
+        );
         assert!(!q.sql.contains("DROP"), "{}", q.sql);
         assert!(q.sql.contains("\"mql_at\"") && q.sql.contains("\"segment\""));
         assert_eq!(

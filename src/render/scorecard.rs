@@ -949,7 +949,7 @@ pub fn explain(rows: &[Explained], row: &Row, cal: &Calendar, limit: usize) -> S
         out.push_str(&format!(
             "{}  {}  {}  {}  {}  {}  {}  {}\n",
             e.id,
-            e.at,
+            e.row_text(),
             if e.hit { "yes" } else { "no" },
             day(e.start),
             day(e.end),

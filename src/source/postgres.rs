@@ -19,8 +19,10 @@ use postgres::{Client, Config, NoTls};
 
 use super::file::{Kind, preset_columns};
 use super::{DataSource, DealSink, LeadSink, SourceError, Stream, Streamed};
-use crate::engine::sql::{self, Layout, Param, Query, qualified};
-use crate::engine::{DriftSpec, Engine, Measured, Pushdown, Request, Results, StageDrift};
+use crate::engine::sql::{self, Layout, Optional, Param, Query, qualified};
+use crate::engine::{
+    DriftSpec, Engine, Explained, Measured, Pushdown, Request, Results, StageDrift,
+};
 use crate::model::calendar::Millis;
 use crate::model::manifest::{Preset, Source, SourceKind};
 use crate::model::record::Need;
@@ -279,7 +281,7 @@ impl PostgresSource {
         requests: &[Request],
         currency: Option<&str>,
         cutoff: Millis,
-        optional: (bool, bool),
+        optional: Optional,
     ) -> Vec<Query> {
         let engine = Engine::new(requests, None, currency, cutoff);
         let need = engine.need();
@@ -295,8 +297,7 @@ impl PostgresSource {
                 let starts: Vec<i64> = r.windows.iter().map(|w| w.start).collect();
                 let ends: Vec<i64> = r.windows.iter().map(|w| w.end).collect();
                 sql::metric(
-                    &r.metric, &starts, &ends, cutoff, currency, self, fields, optional.0,
-                    optional.1,
+                    &r.metric, &starts, &ends, cutoff, currency, self, fields, optional,
                 )
             })
             .collect()
@@ -352,8 +353,13 @@ impl PostgresSource {
 
 impl Pushdown for PostgresSource {
     fn queries(&self, requests: &[Request], currency: Option<&str>, cutoff: Millis) -> Vec<Query> {
-        // Without a connection the optional deal columns are assumed present.
-        self.plan(requests, currency, cutoff, (true, true))
+        // Without a connection the optional columns are assumed present.
+        let all = Optional {
+            is_closed: true,
+            currency: true,
+            owner: true,
+        };
+        self.plan(requests, currency, cutoff, all)
     }
 
     fn measure(
@@ -405,27 +411,20 @@ impl Pushdown for PostgresSource {
                 .as_ref()
                 .is_some_and(|t| t.contains(col))
         };
-        let optional = (
-            has(true, &self.column(true, "is_closed", false)),
-            has(true, &self.column(true, "currency", false)),
-        );
+        let explain_deals = explain.is_some_and(|(i, _)| requests[i].metric.kind.on_deals());
+        let optional = Optional {
+            is_closed: has(true, &self.column(true, "is_closed", false)),
+            currency: has(true, &self.column(true, "currency", false)),
+            owner: has(explain_deals, &self.column(explain_deals, "owner", false)),
+        };
         let queries = self.plan(requests, currency, cutoff, optional);
         let engine = Engine::new(requests, None, currency, cutoff);
         let need = engine.need().clone();
         let mut values = Vec::new();
+        let mut explained = Vec::new();
         for (ri, (r, q)) in requests.iter().zip(&queries).enumerate() {
             let deals = r.metric.kind.on_deals();
             let fail = |e: SourceError| r.windows.iter().map(|_| Err(e.clone())).collect();
-            if explain.is_some_and(|(i, _)| i == ri) {
-                values.push(fail(SourceError::new(
-                    format!(
-                        "--explain lists records, which the postgres source `{}` does not fetch",
-                        self.id
-                    ),
-                    "query the rows behind the number with the SQL that `revalign check --show-sql` prints",
-                )));
-                continue;
-            }
             let table = if deals { &self.deals } else { &self.leads };
             if tables[deals as usize].is_none() {
                 values.push(fail(SourceError::new(
@@ -493,6 +492,43 @@ impl Pushdown for PostgresSource {
                 continue;
             }
             values.push(out);
+            if let Some((_, wi)) = explain.filter(|(i, _)| *i == ri)
+                && let Some(w) = r.windows.get(wi)
+            {
+                let fields = if deals {
+                    &need.deal_fields
+                } else {
+                    &need.lead_fields
+                };
+                let q = sql::explain(&r.metric, w.start, w.end, cutoff, self, fields, optional);
+                match run(&mut client, &q) {
+                    Ok(rows) => {
+                        explained = rows
+                            .iter()
+                            .map(|row| {
+                                let start: Option<i64> = row.get(1);
+                                let end: Option<i64> = row.get(2);
+                                Explained {
+                                    id: row.get(0),
+                                    at: 0,
+                                    start,
+                                    end,
+                                    elapsed: start.zip(end).map(|(s, e)| e - s),
+                                    hit: row.get::<_, Option<bool>>(3).unwrap_or(false),
+                                    amount: row.get(4),
+                                    owner: row.get(5),
+                                }
+                            })
+                            .collect();
+                    }
+                    Err(e) => {
+                        let e = self.error(&e, &place, Some(&r.metric.id));
+                        if let Some(v) = values.last_mut() {
+                            *v = r.windows.iter().map(|_| Err(e.clone())).collect();
+                        }
+                    }
+                }
+            }
         }
         // The span of times the data covers, to tell no data from zero.
         let mut spans = [None, None];
@@ -507,7 +543,7 @@ impl Pushdown for PostgresSource {
                 .filter(|s| has(false, &self.column(false, s, true)))
                 .cloned()
                 .collect();
-            let q = sql::span(deals, &stages, cutoff, self, optional.0);
+            let q = sql::span(deals, &stages, cutoff, self, optional);
             let rows = match run(&mut client, &q) {
                 Ok(rows) => rows,
                 Err(e) => {
@@ -541,7 +577,7 @@ impl Pushdown for PostgresSource {
             lead_span: spans[0],
             deal_span: spans[1],
             streams,
-            explained: Vec::new(),
+            explained,
             drift: drift
                 .map(|d| {
                     d.checks
