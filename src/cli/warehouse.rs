@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Ctx, Exit, Format, Output};
-use crate::engine::{Engine, Request};
+use crate::engine::{DriftSpec, Engine, Request};
 use crate::load::{default_dir, load_dir};
 use crate::model::manifest::SourceKind;
 use crate::source::postgres::PostgresSource;
@@ -24,7 +24,8 @@ pub struct Args {
 pub enum Sub {
     /// Print the DDL of the documented layout for a postgres source: a table
     /// of leads (a time column per lifecycle stage, a typed column per field
-    /// the metrics read) and one of deals, with indexes on the time columns,
+    /// the metrics and the stages' entry criteria read, the recycle and
+    /// disqualify reasons, the owner) and one of deals, with indexes on the time columns,
     /// under the source's table and column names. It only prints; it creates
     /// tables only if they do not exist and never drops or alters anything.
     InitSql {
@@ -99,9 +100,21 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
             windows: Vec::new(),
         })
         .collect();
-    let engine = Engine::new(&requests, None, None, 0);
-    let need = engine.need();
+    // And what judging the lead definitions reads: the entry criteria's
+    // fields, the recycle and disqualify reasons, the owner.
     let stages: Vec<String> = a.stages.iter().map(|s| s.id.clone()).collect();
+    let spec = DriftSpec {
+        funnel: stages.clone(),
+        checks: a
+            .stages
+            .iter()
+            .filter_map(|s| Some((s.id.clone(), s.value.as_ref()?.entry.clone()?)))
+            .collect(),
+        start: 0,
+        end: 0,
+    };
+    let engine = Engine::new(&requests, None, None, 0).with_drift(&spec);
+    let need = engine.need();
     let mut out = format!(
         "-- The warehouse layout revalign reads for source `{}` ({}).\n\
          -- Review it and run it yourself (psql -f); revalign never runs DDL.\n\

@@ -73,6 +73,13 @@ pub struct DriftExample {
     pub failed: String,
 }
 
+impl DriftExample {
+    /// Its line in the source file; `None` for a warehouse row (`at` 0).
+    pub fn row(&self) -> Option<u64> {
+        (self.at > 0).then_some(self.at)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Check {
     /// Position in the funnel.

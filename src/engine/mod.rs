@@ -25,7 +25,7 @@
 mod drift;
 pub mod sql;
 
-pub use drift::{DriftExample, DriftSpec, StageDrift};
+pub use drift::{DriftExample, DriftSpec, LEFT_FUNNEL, StageDrift};
 
 use crate::model::calendar::{Millis, Window};
 use crate::model::duration::Duration;

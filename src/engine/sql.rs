@@ -332,8 +332,10 @@ pub struct Optional {
     pub is_closed: bool,
     /// Deals have a `currency` column.
     pub currency: bool,
-    /// The records have an `owner` column (shown by `--explain`).
-    pub owner: bool,
+    /// Leads have an `owner` column (shown by `--explain`).
+    pub lead_owner: bool,
+    /// Deals have an `owner` column.
+    pub deal_owner: bool,
 }
 
 /// The query for one metric over windows `[starts[i], ends[i])`: a row per
@@ -407,7 +409,12 @@ fn build(
     let filter = b.compile(&m.filter);
     let table = layout.table(deals);
     let id = format!("({})::text", b.col("id", false));
-    let owner = if optional.owner {
+    let has_owner = if deals {
+        optional.deal_owner
+    } else {
+        optional.lead_owner
+    };
+    let owner = if has_owner {
         b.d.text(&b.col("owner", false))
     } else {
         "NULL::text".into()
@@ -634,6 +641,163 @@ fn build(
     Query {
         sql,
         params: b.params,
+    }
+}
+
+/// Definition drift in the warehouse (see the engine's drift module): one
+/// query for the counts per checked stage, `(rank, judged, drifted,
+/// left_funnel)`, and one for the first five drifted records of each by id,
+/// `(rank, id, entered, owner, <criteria fields...>)`. `funnel` is every stage
+/// in order with whether its column exists; `checks` the checked stages'
+/// ranks with their criteria compiled against `fields`; `reasons` the recycle
+/// and disqualify columns that exist. Times are as exported: no cutoff.
+pub struct DriftQueries {
+    /// The counts.
+    pub counts: Query,
+    /// The examples.
+    pub examples: Query,
+    /// The criteria fields the examples carry, in column order (positions in `fields`).
+    pub example_fields: Vec<usize>,
+}
+
+/// Builds the drift queries.
+#[allow(clippy::too_many_arguments)]
+pub fn drift(
+    funnel: &[(String, bool)],
+    checks: &[(usize, Compiled)],
+    reasons: &[String],
+    owner: bool,
+    start: i64,
+    end: i64,
+    layout: &dyn Layout,
+    fields: &Fields,
+) -> DriftQueries {
+    let mut b = Builder {
+        params: Vec::new(),
+        layout,
+        deals: false,
+        fields: fields.clone(),
+        d: Dialect,
+    };
+    let s = b.bind(Param::Int(start));
+    let e = b.bind(Param::Int(end));
+    let table = layout.table(false);
+    // The furthest stage a record has an entry time for, and that time.
+    let present: Vec<(usize, String)> = funnel
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, has))| *has)
+        .map(|(rank, (stage, _))| (rank, b.d.epoch_ms(&b.col(stage, true))))
+        .collect();
+    let rank = if present.is_empty() {
+        "NULL::int4".to_string()
+    } else {
+        format!(
+            "CASE {} END",
+            present
+                .iter()
+                .rev()
+                .map(|(r, t)| format!("WHEN {t} IS NOT NULL THEN {r}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    let entered = if present.is_empty() {
+        "NULL::int8".to_string()
+    } else {
+        format!(
+            "COALESCE({})",
+            present
+                .iter()
+                .rev()
+                .map(|(_, t)| t.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let left = if reasons.is_empty() {
+        "false".to_string()
+    } else {
+        format!(
+            "({})",
+            reasons
+                .iter()
+                .map(|r| format!("{} IS NOT NULL", b.d.text(&ident(r))))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        )
+    };
+    let ok = format!(
+        "CASE ({rank}) {} END",
+        checks
+            .iter()
+            .map(|(r, c)| format!("WHEN {r} THEN {}", b.predicate(c)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let ranks = checks
+        .iter()
+        .map(|(r, _)| r.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let id = format!("({})::text", b.col("id", false));
+    let owner = if owner {
+        b.d.text(&b.col("owner", false))
+    } else {
+        "NULL::text".into()
+    };
+    let mut example_fields: Vec<usize> = Vec::new();
+    for (_, c) in checks {
+        fields_of(c, &mut example_fields);
+    }
+    let values: Vec<String> = example_fields
+        .iter()
+        .map(|i| {
+            let (name, ty) = &b.fields.list[*i];
+            b.value(name, *ty)
+        })
+        .collect();
+    let base = format!(
+        "WITH r0 AS (\n  SELECT {id} AS id, {owner} AS owner, {rank} AS rk, {entered} AS en, {left} AS lf,\n    {ok} AS ok{}\n  FROM {table}),\n\
+         r AS (SELECT * FROM r0 WHERE rk IN ({ranks}) AND en >= {s} AND en < {e})\n",
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!(", {v} AS v{i}"))
+            .collect::<String>()
+    );
+    let counts = format!(
+        "{base}SELECT rk, count(*) FILTER (WHERE NOT lf) AS judged, count(*) FILTER (WHERE NOT lf AND NOT ok) AS drifted, count(*) FILTER (WHERE lf) AS left_funnel\nFROM r GROUP BY rk ORDER BY rk"
+    );
+    let examples = format!(
+        "{base}SELECT rk, id, en, owner{} FROM (SELECT *, row_number() OVER (PARTITION BY rk ORDER BY id) AS n FROM r WHERE NOT lf AND NOT ok) x\nWHERE n <= 5 ORDER BY rk, id",
+        (0..values.len())
+            .map(|i| format!(", v{i}"))
+            .collect::<String>()
+    );
+    DriftQueries {
+        counts: Query {
+            sql: counts,
+            params: b.params.clone(),
+        },
+        examples: Query {
+            sql: examples,
+            params: b.params,
+        },
+        example_fields,
+    }
+}
+
+/// The positions of the fields a predicate compares.
+pub fn fields_of(c: &Compiled, out: &mut Vec<usize>) {
+    match c {
+        Compiled::All(cs) | Compiled::Any(cs) => cs.iter().for_each(|c| fields_of(c, out)),
+        Compiled::Not(c) => fields_of(c, out),
+        Compiled::Cmp(i, _) => {
+            if !out.contains(i) {
+                out.push(*i);
+            }
+        }
     }
 }
 

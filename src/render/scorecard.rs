@@ -282,14 +282,17 @@ pub fn human(card: &Scorecard, heading: &str, currency: Option<&str>, color: boo
                 None => {
                     out.push_str(&format!("{painted}{pad}{stage}  {}\n", drift_counts(d)));
                     for e in &d.result.examples {
+                        let row = e.row().map(|r| format!("row {r}"));
+                        let owner = e.owner.as_deref().map(|o| format!("owner {o}"));
+                        let about: Vec<String> = row.into_iter().chain(owner).collect();
                         out.push_str(&format!(
-                            "  {} (row {}{}): {}\n",
+                            "  {}{}: {}\n",
                             e.id,
-                            e.at,
-                            e.owner
-                                .as_deref()
-                                .map(|o| format!(", owner {o}"))
-                                .unwrap_or_default(),
+                            if about.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({})", about.join(", "))
+                            },
                             e.failed
                         ));
                     }
@@ -594,7 +597,7 @@ pub fn json(card: &Scorecard, sources: &Sources, cal: &Calendar, directory: &str
                 "drifted": r.drifted,
                 "left_funnel": r.left_funnel,
                 "examples": r.examples.iter().map(|e| json!({
-                    "id": e.id, "row": e.at, "entered": iso(cal, e.entered),
+                    "id": e.id, "row": e.row(), "entered": iso(cal, e.entered),
                     "owner": e.owner, "failed": e.failed,
                 })).collect::<Vec<_>>(),
                 "note": r.error.as_ref().map(|e| &e.message),

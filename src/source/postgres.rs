@@ -21,11 +21,11 @@ use super::file::{Kind, preset_columns};
 use super::{DataSource, DealSink, LeadSink, SourceError, Stream, Streamed};
 use crate::engine::sql::{self, Layout, Optional, Param, Query, qualified};
 use crate::engine::{
-    DriftSpec, Engine, Explained, Measured, Pushdown, Request, Results, StageDrift,
+    DriftExample, DriftSpec, Engine, Explained, Measured, Pushdown, Request, Results, StageDrift,
 };
 use crate::model::calendar::Millis;
 use crate::model::manifest::{Preset, Source, SourceKind};
-use crate::model::record::Need;
+use crate::model::record::{Compiled, FieldType, Need, Value};
 
 /// A PostgreSQL warehouse.
 pub struct PostgresSource {
@@ -340,6 +340,154 @@ impl DataSource for PostgresSource {
 }
 
 impl PostgresSource {
+    /// Definition drift, computed in the warehouse.
+    #[allow(clippy::too_many_arguments)]
+    fn drift(
+        &self,
+        client: &mut Client,
+        place: &str,
+        spec: &DriftSpec,
+        requests: &[Request],
+        currency: Option<&str>,
+        cutoff: Millis,
+        columns: &Option<BTreeSet<String>>,
+    ) -> Vec<StageDrift> {
+        let stage = |s: &str, e: Option<SourceError>| StageDrift {
+            stage: s.to_string(),
+            error: e,
+            ..StageDrift::default()
+        };
+        let Some(columns) = columns else {
+            let e = SourceError::new(
+                format!("table `{}` does not exist at {place}", self.leads),
+                format!(
+                    "create it (`revalign warehouse init-sql`) or name it in [source.{}] leads",
+                    self.id
+                ),
+            );
+            return spec
+                .checks
+                .iter()
+                .map(|(s, _)| stage(s, Some(e.clone())))
+                .collect();
+        };
+        // The fields as the engine types them, for the same comparisons.
+        let engine = Engine::new(requests, None, currency, cutoff).with_drift(spec);
+        let mut fields = engine.need().lead_fields.clone();
+        let has =
+            |field: &str, is_stage: bool| columns.contains(&self.column(false, field, is_stage));
+        let funnel: Vec<(String, bool)> = spec
+            .funnel
+            .iter()
+            .map(|s| (s.clone(), has(s, true)))
+            .collect();
+        let mut out: Vec<StageDrift> = Vec::new();
+        let mut checks: Vec<(usize, Compiled)> = Vec::new();
+        for (s, p) in &spec.checks {
+            let Some(rank) = spec.funnel.iter().position(|f| f == s) else {
+                continue;
+            };
+            let Some(c) = Compiled::new(p, &mut fields) else {
+                continue;
+            };
+            let mut used = Vec::new();
+            sql::fields_of(&c, &mut used);
+            let missing_field = used
+                .iter()
+                .map(|i| fields.list[*i].0.clone())
+                .find(|f| !has(f, false));
+            let missing_stage = spec.funnel[rank..].iter().find(|f| !has(f, true)).cloned();
+            let error = match (missing_field, missing_stage) {
+                (Some(f), _) => {
+                    Some(self.missing_column(false, &f, &self.column(false, &f, false)))
+                }
+                (None, Some(f)) => {
+                    Some(self.missing_column(false, &f, &self.column(false, &f, true)))
+                }
+                (None, None) => None,
+            };
+            if error.is_none() {
+                checks.push((rank, c));
+            }
+            out.push(stage(s, error));
+        }
+        if checks.is_empty() {
+            return out;
+        }
+        let reasons: Vec<String> = crate::engine::LEFT_FUNNEL
+            .iter()
+            .map(|f| self.column(false, f, false))
+            .filter(|c| columns.contains(c))
+            .collect();
+        let owner = columns.contains(&self.column(false, "owner", false));
+        let q = sql::drift(
+            &funnel, &checks, &reasons, owner, spec.start, spec.end, self, &fields,
+        );
+        let fail = |out: &mut Vec<StageDrift>, e: SourceError| {
+            for d in out.iter_mut().filter(|d| d.error.is_none()) {
+                d.error = Some(e.clone());
+            }
+        };
+        let rank_of = |s: &str| spec.funnel.iter().position(|f| f == s);
+        match run(client, &q.counts) {
+            Ok(rows) => {
+                for row in rows {
+                    let rk: i32 = row.get(0);
+                    if let Some(d) = out
+                        .iter_mut()
+                        .find(|d| rank_of(&d.stage) == Some(rk as usize) && d.error.is_none())
+                    {
+                        d.judged = row.get::<_, i64>(1) as u64;
+                        d.drifted = row.get::<_, i64>(2) as u64;
+                        d.left_funnel = row.get::<_, i64>(3) as u64;
+                    }
+                }
+            }
+            Err(e) => {
+                fail(&mut out, self.error(&e, place, None));
+                return out;
+            }
+        }
+        match run(client, &q.examples) {
+            Ok(rows) => {
+                for row in rows {
+                    let rk: i32 = row.get(0);
+                    let Some((_, criteria)) = checks.iter().find(|(r, _)| *r == rk as usize) else {
+                        continue;
+                    };
+                    let mut values = vec![Value::Missing; fields.list.len()];
+                    for (k, i) in q.example_fields.iter().enumerate() {
+                        values[*i] = match fields.list[*i].1 {
+                            FieldType::Text => row
+                                .get::<_, Option<String>>(4 + k)
+                                .map_or(Value::Missing, Value::Text),
+                            FieldType::Number => row
+                                .get::<_, Option<f64>>(4 + k)
+                                .map_or(Value::Missing, Value::Number),
+                            FieldType::Bool => row
+                                .get::<_, Option<bool>>(4 + k)
+                                .map_or(Value::Missing, Value::Bool),
+                        };
+                    }
+                    if let Some(d) = out
+                        .iter_mut()
+                        .find(|d| rank_of(&d.stage) == Some(rk as usize))
+                    {
+                        d.examples.push(DriftExample {
+                            id: row.get(1),
+                            at: 0,
+                            entered: row.get::<_, Option<i64>>(2).unwrap_or_default(),
+                            owner: row.get(3),
+                            failed: criteria.why_not(&values, &fields),
+                        });
+                    }
+                }
+            }
+            Err(e) => fail(&mut out, self.error(&e, place, None)),
+        }
+        out
+    }
+
     fn no_records(&self) -> SourceError {
         SourceError::new(
             format!(
@@ -357,7 +505,8 @@ impl Pushdown for PostgresSource {
         let all = Optional {
             is_closed: true,
             currency: true,
-            owner: true,
+            lead_owner: true,
+            deal_owner: true,
         };
         self.plan(requests, currency, cutoff, all)
     }
@@ -399,7 +548,9 @@ impl Pushdown for PostgresSource {
         let place = self.config().map(|c| self.place(&c)).unwrap_or_default();
         let mut tables: [Option<BTreeSet<String>>; 2] = [None, None];
         for (i, deals) in [false, true].into_iter().enumerate() {
-            if requests.iter().any(|r| r.metric.kind.on_deals() == deals) {
+            if requests.iter().any(|r| r.metric.kind.on_deals() == deals)
+                || (!deals && drift.is_some())
+            {
                 match self.table_columns(&mut client, deals) {
                     Ok(t) => tables[i] = t,
                     Err(e) => return fail_all(self.error(&e, &place, None)),
@@ -411,11 +562,11 @@ impl Pushdown for PostgresSource {
                 .as_ref()
                 .is_some_and(|t| t.contains(col))
         };
-        let explain_deals = explain.is_some_and(|(i, _)| requests[i].metric.kind.on_deals());
         let optional = Optional {
             is_closed: has(true, &self.column(true, "is_closed", false)),
             currency: has(true, &self.column(true, "currency", false)),
-            owner: has(explain_deals, &self.column(explain_deals, "owner", false)),
+            lead_owner: has(false, &self.column(false, "owner", false)),
+            deal_owner: has(true, &self.column(true, "owner", false)),
         };
         let queries = self.plan(requests, currency, cutoff, optional);
         let engine = Engine::new(requests, None, currency, cutoff);
@@ -578,24 +729,18 @@ impl Pushdown for PostgresSource {
             deal_span: spans[1],
             streams,
             explained,
-            drift: drift
-                .map(|d| {
-                    d.checks
-                        .iter()
-                        .map(|(stage, _)| StageDrift {
-                            stage: stage.clone(),
-                            error: Some(SourceError::new(
-                                format!(
-                                    "definition drift is not computed in the warehouse (source `{}`)",
-                                    self.id
-                                ),
-                                "judge it on an export: --source <a csv or ndjson source>, or --no-drift",
-                            )),
-                            ..StageDrift::default()
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+            drift: match drift {
+                Some(spec) => self.drift(
+                    &mut client,
+                    &place,
+                    spec,
+                    requests,
+                    currency,
+                    cutoff,
+                    &tables[0],
+                ),
+                None => Vec::new(),
+            },
         }
     }
 }
