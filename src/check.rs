@@ -328,7 +328,21 @@ pub fn run(
     let mut version_at: BTreeMap<Millis, Option<usize>> = BTreeMap::new();
     let as_declared = declared.is_some();
     if let Some(d) = declared {
-        for period in [Period::Week, Period::Month, Period::Quarter, Period::Year] {
+        // Only the period kinds some target is judged in: today's, and then
+        // those of each version met (a goal once quarterly, now monthly).
+        let kinds_of = |al: &Alignment| -> Vec<Period> {
+            items_of(al, None)
+                .iter()
+                .map(|i| i.period.unwrap_or(i.default_period))
+                .collect()
+        };
+        let mut todo = kinds_of(a);
+        let mut done: Vec<Period> = Vec::new();
+        while let Some(period) = todo.pop() {
+            if done.contains(&period) {
+                continue;
+            }
+            done.push(period);
             for w in windows_of(period) {
                 if version_at.contains_key(&w.end) {
                     continue;
@@ -338,6 +352,7 @@ pub fn run(
                         .iter()
                         .position(|x| x.commit.id == v.commit.id)
                         .unwrap_or_else(|| {
+                            todo.extend(kinds_of(&v.alignment));
                             versions.push(v);
                             versions.len() - 1
                         })
@@ -345,7 +360,9 @@ pub fn run(
                 version_at.insert(w.end, at);
             }
         }
-        for v in &versions {
+        let mut by_time: Vec<&Arc<Version>> = versions.iter().collect();
+        by_time.sort_by_key(|v| v.commit.time);
+        for v in by_time {
             if v.errors > 0 {
                 notes.push(format!(
                     "the agreement at {} ({}) has {} validation error{}: its broken goals and commitments are not judged",
@@ -484,6 +501,12 @@ pub fn run(
             .collect();
         if windows.is_empty() {
             continue;
+        }
+        if let (Some(v), None, Some(_)) = (item.version, item.metric_def, today(item.metric)) {
+            notes.push(format!(
+                "{} `{}` at {} measures metric `{}`, which that version does not define: today's definition is used",
+                item.kind, item.id, versions[v].commit.short, item.metric
+            ));
         }
         let Some(metric) = item.metric_def.or_else(|| today(item.metric)) else {
             let at = item

@@ -15,6 +15,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod common;
+
 const PASSWORD: &str = "s3cret-Test-Pa55";
 
 /// A PostgreSQL cluster in a temporary folder, stopped when dropped.
@@ -201,20 +203,10 @@ fn load(
 /// The Acme alignment in a folder, with a `warehouse` source beside the CSV one.
 fn acme_with_warehouse(extra_manifest: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
-    std::fs::create_dir_all(tmp.path().join("data")).expect("mkdir");
-    for sub in ["", "data"] {
-        for entry in std::fs::read_dir(from.join(sub)).expect("acme") {
-            let path = entry.expect("entry").path();
-            if path.is_file() {
-                std::fs::copy(
-                    &path,
-                    tmp.path().join(sub).join(path.file_name().expect("n")),
-                )
-                .expect("copy");
-            }
-        }
-    }
+    common::copy_alignment(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme"),
+        tmp.path(),
+    );
     let manifest = tmp.path().join("revalign.toml");
     let mut text = std::fs::read_to_string(&manifest).expect("manifest");
     text.push_str(&format!(
@@ -251,6 +243,13 @@ fn scorecard(server: &Server, dir: &Path, args: &[&str]) -> Value {
     );
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// The scorecards of the CSV source and of the warehouse, for the same flags.
+fn both(server: &Server, dir: &Path, args: &[&str]) -> (Value, Value) {
+    let csv = scorecard(server, dir, &[args, &["--source", "crm_export"]].concat());
+    let sql = scorecard(server, dir, &[args, &["--source", "warehouse"]].concat());
+    (csv, sql)
 }
 
 /// Definition drift agrees stage by stage: counts, and the example records
@@ -349,16 +348,7 @@ fn acme_through_sql_equals_the_engine() {
         // Periods before the data: no data, not zero.
         &["--period", "2024-12", "--as-of", "2026-11-01"],
     ] {
-        let csv = scorecard(
-            &server,
-            dir.path(),
-            &[args, &["--source", "crm_export"]].concat(),
-        );
-        let sql = scorecard(
-            &server,
-            dir.path(),
-            &[args, &["--source", "warehouse"]].concat(),
-        );
+        let (csv, sql) = both(&server, dir.path(), args);
         compared += same_numbers(&csv, &sql, &args.join(" "));
     }
     assert!(compared > 150, "compared {compared} values");
@@ -370,16 +360,7 @@ fn acme_through_sql_equals_the_engine() {
         "--as-of",
         "2026-11-01",
     ];
-    let csv = scorecard(
-        &server,
-        dir.path(),
-        &[&args[..], &["--source", "crm_export"]].concat(),
-    );
-    let sql = scorecard(
-        &server,
-        dir.path(),
-        &[&args[..], &["--source", "warehouse"]].concat(),
-    );
+    let (csv, sql) = both(&server, dir.path(), &args);
     assert!(same_drift(&csv, &sql, "acme drift") > 1000);
 
     // --explain: the same records behind each kind of number, with their
@@ -472,16 +453,7 @@ fn acme_through_sql_equals_the_engine() {
         "--as-of",
         "2026-11-01",
     ];
-    let csv = scorecard(
-        &server,
-        dir.path(),
-        &[&args[..], &["--source", "crm_export"]].concat(),
-    );
-    let sql = scorecard(
-        &server,
-        dir.path(),
-        &[&args[..], &["--source", "warehouse"]].concat(),
-    );
+    let (csv, sql) = both(&server, dir.path(), &args);
     assert!(same_numbers(&csv, &sql, "init-sql layout") > 30);
 }
 
@@ -666,8 +638,19 @@ fn randomized(seed: u64, dir: &Path) {
         let meeting = col("meeting_booked");
         cells[meeting] =
             ["", "true", "TRUE", "yes", "No", "0", "1", "false"][rng.usize(..8)].into();
-        if rng.u8(..100) < 10 {
-            cells[col("segment")].clear();
+        // Missing written as nothing, as `null`, and values with a tab.
+        let segment = col("segment");
+        match rng.u8(..100) {
+            0..=9 => cells[segment].clear(),
+            10..=12 => cells[segment] = "NULL".into(),
+            13..=15 => cells[segment] = format!("{}\t", cells[segment]),
+            _ => {}
+        }
+        // Numbers with thousands commas.
+        let employees = col("employees");
+        if rng.u8(..100) < 10 && cells[employees].len() > 3 {
+            let n = &cells[employees];
+            cells[employees] = format!("\"{},{}\"", &n[..n.len() - 3], &n[n.len() - 3..]);
         }
         if rng.u8(..100) < 20 {
             cells[col("owner")].clear();
@@ -762,16 +745,7 @@ fn randomized_records_through_sql_equal_the_engine() {
             &["--period", "2026-10", "--as-of", "2026-10-12T00:00:00.001Z"],
         ] {
             let what = format!("seed {seed} {zone} {}", args.join(" "));
-            let csv = scorecard(
-                &server,
-                dir.path(),
-                &[args, &["--source", "crm_export"]].concat(),
-            );
-            let sql = scorecard(
-                &server,
-                dir.path(),
-                &[args, &["--source", "warehouse"]].concat(),
-            );
+            let (csv, sql) = both(&server, dir.path(), args);
             compared += same_numbers(&csv, &sql, &what);
         }
     }

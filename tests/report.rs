@@ -202,17 +202,10 @@ fn the_markdown_pack_and_what_it_will_not_overwrite() {
 fn outside_git_the_targets_are_todays_and_it_says_so() {
     let tmp = raised();
     let plain = tempfile::tempdir().expect("tempdir");
-    let copy = plain.path().join("alignment");
-    std::fs::create_dir_all(copy.join("data")).expect("mkdir");
-    for sub in ["", "data"] {
-        for entry in std::fs::read_dir(tmp.path().join("alignment").join(sub)).expect("dir") {
-            let path = entry.expect("entry").path();
-            if path.is_file() {
-                std::fs::copy(&path, copy.join(sub).join(path.file_name().expect("name")))
-                    .expect("copy");
-            }
-        }
-    }
+    common::copy_alignment(
+        &tmp.path().join("alignment"),
+        &plain.path().join("alignment"),
+    );
     let mut args = REPORT.to_vec();
     args.push("3");
     let (code, md, stderr) = run_in(plain.path(), &args);

@@ -258,12 +258,12 @@ impl Engine {
             let from = ev(&m.from, &mut uses);
             let to = ev(&m.to, &mut uses);
             match m.kind {
-                MetricKind::Sum => {
-                    uses.push(match m.date.unwrap_or(DealDate::Created) {
-                        DealDate::Created => "created".into(),
-                        DealDate::Closed => "closed".into(),
-                    });
-                }
+                MetricKind::Sum => match m.date.unwrap_or(DealDate::Created) {
+                    DealDate::Created => uses.push("created".into()),
+                    // A close counts only with a known outcome: without a
+                    // `won` column every sum would be a silent 0.
+                    DealDate::Closed => uses.extend(["closed".to_string(), "won".to_string()]),
+                },
                 MetricKind::WinRate => uses.extend(["closed".to_string(), "won".to_string()]),
                 _ => {}
             }
@@ -777,7 +777,10 @@ pub fn percentile(values: &mut [f64], q: f64) -> Option<f64> {
         return None;
     }
     values.sort_unstable_by(f64::total_cmp);
-    let pos = (values.len() - 1) as f64 * q / 100.0;
+    // The fraction times (n - 1), as PostgreSQL's and DuckDB's
+    // `percentile_cont`/`quantile_cont` compute it: the same float operations
+    // give the same number to the last bit (`(n - 1) * q / 100` can differ).
+    let pos = (q / 100.0) * (values.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
     Some(values[lo] + (values[hi] - values[lo]) * (pos - lo as f64))

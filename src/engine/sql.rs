@@ -28,7 +28,7 @@ use std::fmt::Write as _;
 
 use crate::model::metric::{DealDate, Metric, MetricKind};
 use crate::model::predicate::{Predicate, Scalar};
-use crate::model::record::{Compiled, FieldType, Fields, Op, parse_bool};
+use crate::model::record::{Compiled, FieldType, Fields, Op, parse_bool, scalar_number};
 
 /// A bound parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,9 +99,11 @@ impl Dialect {
         format!("(floor(extract(epoch from ({col})::timestamptz) * 1000))::int8")
     }
 
-    /// A text reading of a column: trimmed, empty as NULL.
+    /// A text reading of a column as the file sources read a cell: trimmed
+    /// of white space; empty or `null` (any case) is missing.
     fn text(self, col: &str) -> String {
-        format!("NULLIF(btrim(({col})::text), '')")
+        let t = format!("btrim(({col})::text, E' \\t\\r\\n\\f\\v')");
+        format!("(CASE WHEN {t} = '' OR lower({t}) = 'null' THEN NULL ELSE {t} END)")
     }
 
     /// Whether a text expression reads as a number.
@@ -139,19 +141,16 @@ impl Builder<'_> {
         let text = self.d.text(&self.col(name, false));
         match ty {
             FieldType::Text => text,
-            FieldType::Number => format!("({text})::float8"),
+            // Thousands commas as the file sources allow them; anything else
+            // that is not a number fails the query, as a bad cell fails a file.
+            FieldType::Number => format!("(replace({text}, ',', ''))::float8"),
             FieldType::Bool => bool_of(&text),
         }
     }
 
     /// `value = scalar` as the engine's `equals`: NULL when missing.
     fn equals(&mut self, v: &str, ty: FieldType, s: &Scalar) -> String {
-        let num = |s: &Scalar| match s {
-            Scalar::Integer(i) => Some(*i as f64),
-            Scalar::Float(f) => Some(*f),
-            Scalar::String(t) => t.trim().parse::<f64>().ok(),
-            Scalar::Bool(_) => None,
-        };
+        let num = scalar_number;
         match (ty, s) {
             (FieldType::Bool, Scalar::Bool(b)) => {
                 let p = self.bind(Param::Bool(*b));
@@ -164,7 +163,7 @@ impl Builder<'_> {
                 }
                 None => format!("({v} IS NOT NULL AND false)"),
             },
-            (FieldType::Number, s) => match num(s).filter(|_| !matches!(s, Scalar::Bool(_))) {
+            (FieldType::Number, s) => match num(s) {
                 Some(n) => {
                     let p = self.bind(Param::Float(n));
                     format!("({v} = {p})")
@@ -218,9 +217,6 @@ impl Builder<'_> {
                 let (name, ty) = self.fields.list[*i].clone();
                 let v = self.value(&name, ty);
                 let eq_any = |b: &mut Self, ss: &[Scalar]| -> String {
-                    if ss.is_empty() {
-                        return "false".into();
-                    }
                     let parts: Vec<String> = ss
                         .iter()
                         .map(|s| format!("COALESCE({}, false)", b.equals(&v, ty, s)))
@@ -256,7 +252,6 @@ impl Builder<'_> {
         }
     }
 
-    /// An event of a lead as epoch ms, missing after the cutoff.
     /// The column of a lead event.
     fn event_col(&self, name: &str) -> String {
         match name {
@@ -336,6 +331,31 @@ pub struct Optional {
     pub lead_owner: bool,
     /// Deals have an `owner` column.
     pub deal_owner: bool,
+    /// Leads have a `created` column.
+    pub lead_created: bool,
+    /// Deals have `created`, `closed` and `won` columns (a metric that needs
+    /// one checks it first; the others read NULL where it is absent).
+    pub deal_created: bool,
+    /// See `deal_created`.
+    pub deal_closed: bool,
+    /// See `deal_created`.
+    pub deal_won: bool,
+}
+
+impl Optional {
+    /// Every column present (for SQL shown without a connection).
+    pub fn all() -> Optional {
+        Optional {
+            is_closed: true,
+            currency: true,
+            lead_owner: true,
+            deal_owner: true,
+            lead_created: true,
+            deal_created: true,
+            deal_closed: true,
+            deal_won: true,
+        }
+    }
 }
 
 /// The query for one metric over windows `[starts[i], ends[i])`: a row per
@@ -501,7 +521,7 @@ fn build(
         if rows {
             let _ = write!(
                 sql,
-                "SELECT r.id, {start} AS start, {end} AS end_, {hit} AS hit, NULL::float8 AS amount, r.owner\nFROM r JOIN w ON r.st >= w.s AND r.st < w.e"
+                "SELECT r.id, {start} AS start, {end} AS end_, {hit} AS hit, NULL::float8 AS amount, r.owner\nFROM r JOIN w ON r.st >= w.s AND r.st < w.e\nORDER BY r.id"
             );
             return Query {
                 sql,
@@ -548,9 +568,23 @@ fn build(
 
     // Deals: created after the cutoff are not there yet; closed after it are
     // open; a close date counts only on a deal with a known outcome.
-    let created = b.d.epoch_ms(&b.col("created", false));
-    let closed_raw = b.d.epoch_ms(&b.col("closed", false));
-    let won_raw = bool_of(&b.d.text(&b.col("won", false)));
+    let or_null =
+        |has: bool, expr: String, ty: &str| if has { expr } else { format!("NULL::{ty}") };
+    let created = or_null(
+        optional.deal_created,
+        b.d.epoch_ms(&b.col("created", false)),
+        "int8",
+    );
+    let closed_raw = or_null(
+        optional.deal_closed,
+        b.d.epoch_ms(&b.col("closed", false)),
+        "int8",
+    );
+    let won_raw = or_null(
+        optional.deal_won,
+        bool_of(&b.d.text(&b.col("won", false))),
+        "bool",
+    );
     let is_closed = if optional.is_closed {
         bool_of(&b.d.text(&b.col("is_closed", false)))
     } else {
@@ -579,10 +613,15 @@ fn build(
     };
     let cond = b.compile(&m.condition);
     let placing = match (m.kind, m.date.unwrap_or(DealDate::Created)) {
-        (MetricKind::Sum, DealDate::Created) => b.col("created", false),
-        _ => b.col("closed", false),
+        (MetricKind::Sum, DealDate::Created) => {
+            optional.deal_created.then(|| b.col("created", false))
+        }
+        _ => optional.deal_closed.then(|| b.col("closed", false)),
     };
-    let around = b.around(&placing, starts, ends);
+    let around = match placing {
+        Some(col) => b.around(&col, starts, ends),
+        None => "true".into(),
+    };
     // d0 reads the columns, d1 applies what a close means, d2 the cutoff.
     let _ = write!(
         sql,
@@ -598,7 +637,7 @@ fn build(
         if rows {
             let _ = write!(
                 sql,
-                "SELECT r.id, r.st AS start, NULL::int8 AS end_, r.won AS hit, NULL::float8 AS amount, r.owner\nFROM r JOIN w ON r.st >= w.s AND r.st < w.e"
+                "SELECT r.id, r.st AS start, NULL::int8 AS end_, r.won AS hit, NULL::float8 AS amount, r.owner\nFROM r JOIN w ON r.st >= w.s AND r.st < w.e\nORDER BY r.id"
             );
         } else {
             let _ = write!(
@@ -619,7 +658,7 @@ fn build(
         if rows {
             let _ = write!(
                 sql,
-                "SELECT r.id, r.st AS start, NULL::int8 AS end_, true AS hit, r.amount, r.owner\nFROM r JOIN w ON r.st >= w.s AND r.st < w.e"
+                "SELECT r.id, r.st AS start, NULL::int8 AS end_, true AS hit, r.amount, r.owner\nFROM r JOIN w ON r.st >= w.s AND r.st < w.e\nORDER BY r.id"
             );
         } else {
             let currencies = match currency {
@@ -821,8 +860,15 @@ pub fn span(
     let cut = b.bind(Param::Int(cutoff));
     let table = layout.table(deals);
     let sql = if deals {
-        let created = b.d.epoch_ms(&b.col("created", false));
-        let closed = b.d.epoch_ms(&b.col("closed", false));
+        let ms = |has: bool, field: &str| {
+            if has {
+                b.d.epoch_ms(&b.col(field, false))
+            } else {
+                "NULL::int8".to_string()
+            }
+        };
+        let created = ms(optional.deal_created, "created");
+        let closed = ms(optional.deal_closed, "closed");
         let ic = if optional.is_closed {
             bool_of(&b.d.text(&b.col("is_closed", false)))
         } else {
@@ -834,8 +880,14 @@ pub fn span(
              SELECT (SELECT count(*) FROM {table}), min(t), max(t) FROM (SELECT cr AS t FROM k UNION ALL SELECT cl FROM k) x"
         )
     } else {
-        let mut events = vec![b.event("created", &cut)];
+        let mut events: Vec<String> = Vec::new();
+        if optional.lead_created {
+            events.push(b.event("created", &cut));
+        }
         events.extend(stages.iter().map(|s| b.event(s, &cut)));
+        if events.is_empty() {
+            events.push("NULL::int8".into());
+        }
         format!(
             "SELECT (SELECT count(*) FROM {table}), min(t), max(t) FROM (SELECT unnest(ARRAY[{}]) AS t FROM {table}) x",
             events.join(", ")

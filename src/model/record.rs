@@ -168,7 +168,8 @@ fn scalar_type(s: &Scalar) -> FieldType {
     }
 }
 
-fn scalar_number(s: &Scalar) -> Option<f64> {
+/// A predicate operand as a number, if it reads as one.
+pub fn scalar_number(s: &Scalar) -> Option<f64> {
     match s {
         Scalar::Integer(i) => Some(*i as f64),
         Scalar::Float(f) => Some(*f),

@@ -409,6 +409,26 @@ pub fn series(card: &Scorecard) -> Vec<Track<'_>> {
     out
 }
 
+/// The tracks grouped by period kind, shortest kind first; kinds without
+/// tracks left out.
+fn by_kind<'t, 'a>(tracks: &'t [Track<'a>]) -> Vec<(crate::model::Period, Vec<&'t Track<'a>>)> {
+    [
+        crate::model::Period::Week,
+        crate::model::Period::Month,
+        crate::model::Period::Quarter,
+        crate::model::Period::Year,
+    ]
+    .into_iter()
+    .map(|p| {
+        (
+            p,
+            tracks.iter().filter(|t| t.period == p).collect::<Vec<_>>(),
+        )
+    })
+    .filter(|(_, these)| !these.is_empty())
+    .collect()
+}
+
 /// The periods of the tracks of one period kind, oldest first.
 fn track_columns<'a>(tracks: &[&Track<'a>]) -> Vec<&'a crate::model::calendar::Window> {
     let mut cols: Vec<&crate::model::calendar::Window> = tracks
@@ -451,16 +471,7 @@ fn human_tracks(card: &Scorecard, color: bool) -> String {
     }
     let mut out =
         String::from("\nTrack record (each period judged by the targets in force at its end)\n");
-    for period in [
-        crate::model::Period::Week,
-        crate::model::Period::Month,
-        crate::model::Period::Quarter,
-        crate::model::Period::Year,
-    ] {
-        let these: Vec<&Track> = tracks.iter().filter(|t| t.period == period).collect();
-        if these.is_empty() {
-            continue;
-        }
+    for (period, these) in by_kind(&tracks) {
         let cols = track_columns(&these);
         let names: Vec<String> = these
             .iter()
@@ -664,16 +675,7 @@ fn markdown_tracks(card: &Scorecard, currency: Option<&str>) -> String {
 /// Targets by period, one table per period kind: status, actual and target in each cell.
 pub fn markdown_grid(tracks: &[Track<'_>], currency: Option<&str>) -> String {
     let mut out = String::new();
-    for period in [
-        crate::model::Period::Week,
-        crate::model::Period::Month,
-        crate::model::Period::Quarter,
-        crate::model::Period::Year,
-    ] {
-        let these: Vec<&Track> = tracks.iter().filter(|t| t.period == period).collect();
-        if these.is_empty() {
-            continue;
-        }
+    for (period, these) in by_kind(tracks) {
         let cols = track_columns(&these);
         out.push_str(&format!("\n| {} |", period.as_str()));
         for c in &cols {

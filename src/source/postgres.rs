@@ -161,7 +161,8 @@ impl PostgresSource {
         format!("{host}:{port}/{}", config.get_dbname().unwrap_or_default())
     }
 
-    fn connect(&self) -> Result<Client, SourceError> {
+    /// A session in the source's time zone, and where it is (host:port/db).
+    fn connect(&self) -> Result<(Client, String), SourceError> {
         let config = self.config()?;
         let place = self.place(&config);
         let mut client = config
@@ -173,7 +174,7 @@ impl PostgresSource {
                 &[&self.time_zone],
             )
             .map_err(|e| self.error(&e, &place, None))?;
-        Ok(client)
+        Ok((client, place))
     }
 
     /// A database error in words, with the fix; never the URL or password.
@@ -233,19 +234,20 @@ impl PostgresSource {
         client: &mut Client,
         deals: bool,
     ) -> Result<Option<BTreeSet<String>>, postgres::Error> {
-        let name = if deals { &self.deals } else { &self.leads };
-        let (schema, table) = match name.rsplit_once('.') {
-            Some((s, t)) => (Some(s.to_string()), t.to_string()),
-            None => (None, name.clone()),
-        };
+        // Resolved as the queries resolve it (search_path, quoting).
         let rows = client.query(
-            "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1 AND table_schema = COALESCE($2, current_schema())",
-            &[&table, &schema],
+            "SELECT to_regclass($1) IS NOT NULL, a.attname::text FROM (SELECT to_regclass($1) AS t) r \
+             LEFT JOIN pg_attribute a ON a.attrelid = r.t AND a.attnum > 0 AND NOT a.attisdropped",
+            &[&self.table(deals)],
         )?;
-        if rows.is_empty() {
+        if !rows.first().is_some_and(|r| r.get::<_, bool>(0)) {
             return Ok(None);
         }
-        Ok(Some(rows.iter().map(|r| r.get::<_, String>(0)).collect()))
+        Ok(Some(
+            rows.iter()
+                .filter_map(|r| r.get::<_, Option<String>>(1))
+                .collect(),
+        ))
     }
 
     fn missing_column(&self, deals: bool, field: &str, column: &str) -> SourceError {
@@ -276,15 +278,17 @@ impl PostgresSource {
     }
 
     /// The queries for these requests, with what each needs checked first.
+    /// The metric queries. `need` types the fields as the engine does for
+    /// the same check (with drift and `--explain`, which can change a
+    /// field's type).
     fn plan(
         &self,
         requests: &[Request],
+        need: &Need,
         currency: Option<&str>,
         cutoff: Millis,
         optional: Optional,
     ) -> Vec<Query> {
-        let engine = Engine::new(requests, None, currency, cutoff);
-        let need = engine.need();
         requests
             .iter()
             .map(|r| {
@@ -347,9 +351,7 @@ impl PostgresSource {
         client: &mut Client,
         place: &str,
         spec: &DriftSpec,
-        requests: &[Request],
-        currency: Option<&str>,
-        cutoff: Millis,
+        need: &Need,
         columns: &Option<BTreeSet<String>>,
     ) -> Vec<StageDrift> {
         let stage = |s: &str, e: Option<SourceError>| StageDrift {
@@ -372,8 +374,7 @@ impl PostgresSource {
                 .collect();
         };
         // The fields as the engine types them, for the same comparisons.
-        let engine = Engine::new(requests, None, currency, cutoff).with_drift(spec);
-        let mut fields = engine.need().lead_fields.clone();
+        let mut fields = need.lead_fields.clone();
         let has =
             |field: &str, is_stage: bool| columns.contains(&self.column(false, field, is_stage));
         let funnel: Vec<(String, bool)> = spec
@@ -501,14 +502,9 @@ impl PostgresSource {
 
 impl Pushdown for PostgresSource {
     fn queries(&self, requests: &[Request], currency: Option<&str>, cutoff: Millis) -> Vec<Query> {
-        // Without a connection the optional columns are assumed present.
-        let all = Optional {
-            is_closed: true,
-            currency: true,
-            lead_owner: true,
-            deal_owner: true,
-        };
-        self.plan(requests, currency, cutoff, all)
+        // Without a connection every column is assumed present.
+        let engine = Engine::new(requests, None, currency, cutoff);
+        self.plan(requests, engine.need(), currency, cutoff, Optional::all())
     }
 
     fn measure(
@@ -541,11 +537,10 @@ impl Pushdown for PostgresSource {
                 })
                 .unwrap_or_default(),
         };
-        let mut client = match self.connect() {
+        let (mut client, place) = match self.connect() {
             Ok(c) => c,
             Err(e) => return fail_all(e),
         };
-        let place = self.config().map(|c| self.place(&c)).unwrap_or_default();
         let mut tables: [Option<BTreeSet<String>>; 2] = [None, None];
         for (i, deals) in [false, true].into_iter().enumerate() {
             if requests.iter().any(|r| r.metric.kind.on_deals() == deals)
@@ -562,15 +557,24 @@ impl Pushdown for PostgresSource {
                 .as_ref()
                 .is_some_and(|t| t.contains(col))
         };
+        let col = |deals: bool, f: &str| has(deals, &self.column(deals, f, false));
         let optional = Optional {
-            is_closed: has(true, &self.column(true, "is_closed", false)),
-            currency: has(true, &self.column(true, "currency", false)),
-            lead_owner: has(false, &self.column(false, "owner", false)),
-            deal_owner: has(true, &self.column(true, "owner", false)),
+            is_closed: col(true, "is_closed"),
+            currency: col(true, "currency"),
+            lead_owner: col(false, "owner"),
+            deal_owner: col(true, "owner"),
+            lead_created: col(false, "created"),
+            deal_created: col(true, "created"),
+            deal_closed: col(true, "closed"),
+            deal_won: col(true, "won"),
         };
-        let queries = self.plan(requests, currency, cutoff, optional);
-        let engine = Engine::new(requests, None, currency, cutoff);
+        // The fields typed as the engine types them for this very check.
+        let mut engine = Engine::new(requests, explain, currency, cutoff);
+        if let Some(d) = drift {
+            engine = engine.with_drift(d);
+        }
         let need = engine.need().clone();
+        let queries = self.plan(requests, &need, currency, cutoff, optional);
         let mut values = Vec::new();
         let mut explained = Vec::new();
         for (ri, (r, q)) in requests.iter().zip(&queries).enumerate() {
@@ -730,15 +734,7 @@ impl Pushdown for PostgresSource {
             streams,
             explained,
             drift: match drift {
-                Some(spec) => self.drift(
-                    &mut client,
-                    &place,
-                    spec,
-                    requests,
-                    currency,
-                    cutoff,
-                    &tables[0],
-                ),
+                Some(spec) => self.drift(&mut client, &place, spec, &need, &tables[0]),
                 None => Vec::new(),
             },
         }

@@ -66,17 +66,7 @@ pub fn copy_minimal(dir: &Path) {
 pub fn acme_repo() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
-    let to = tmp.path().join("alignment");
-    std::fs::create_dir_all(to.join("data")).expect("mkdir");
-    for sub in ["", "data"] {
-        for entry in std::fs::read_dir(from.join(sub)).expect("examples/acme") {
-            let path = entry.expect("entry").path();
-            if path.is_file() {
-                std::fs::copy(&path, to.join(sub).join(path.file_name().expect("name")))
-                    .expect("copy");
-            }
-        }
-    }
+    copy_alignment(&from, &tmp.path().join("alignment"));
     git(
         tmp.path(),
         "2026-06-10T12:00:00Z",
@@ -99,4 +89,19 @@ pub fn change(dir: &Path, file: &str, from: &str, to: &str, date: &str, subject:
     assert!(text.contains(from), "{file} holds {from}");
     std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
     git(dir, date, &["commit", "-q", "-a", "-m", subject]);
+}
+
+/// Copies an alignment folder's files and its `data/` files.
+#[allow(dead_code)] // each test crate uses a subset of these helpers
+pub fn copy_alignment(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join("data")).expect("mkdir");
+    for sub in ["", "data"] {
+        for entry in std::fs::read_dir(from.join(sub)).expect("alignment folder") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                std::fs::copy(&path, to.join(sub).join(path.file_name().expect("name")))
+                    .expect("copy");
+            }
+        }
+    }
 }
