@@ -95,8 +95,13 @@ pub struct Dialect;
 
 impl Dialect {
     /// Epoch milliseconds of a time column.
+    ///
+    /// `date_part` gives float8 seconds, twice as fast as `extract`'s numeric.
+    /// A time of whole microseconds near today is within 0.25 µs of its float
+    /// value times 1000, so adding half a microsecond before the floor gives
+    /// the exact millisecond (the engine truncates to milliseconds too).
     fn epoch_ms(self, col: &str) -> String {
-        format!("(floor(extract(epoch from ({col})::timestamptz) * 1000))::int8")
+        format!("floor(date_part('epoch', ({col})::timestamptz) * 1000 + 0.0005)::int8")
     }
 
     /// A text reading of a column as the file sources read a cell: trimmed
@@ -261,9 +266,21 @@ impl Builder<'_> {
         }
     }
 
-    fn event(&self, name: &str, cut: &str) -> String {
-        let t = self.d.epoch_ms(&self.event_col(name));
-        format!("(CASE WHEN {t} <= {cut} THEN {t} END)")
+    /// A lead event in epoch ms, missing after the cutoff. `before` is the
+    /// first instant after the cutoff's millisecond, as a timestamp: the
+    /// column is compared as it is (cheap), converted once.
+    fn event(&self, name: &str, before: &str) -> String {
+        let col = self.event_col(name);
+        format!(
+            "(CASE WHEN ({col})::timestamptz < {before} THEN {} END)",
+            self.d.epoch_ms(&col)
+        )
+    }
+
+    /// The instant just after the cutoff's millisecond, bound as a timestamp.
+    fn after_cutoff(&mut self, cutoff: i64) -> String {
+        let p = self.bind(Param::Float((cutoff + 1) as f64 / 1000.0));
+        format!("to_timestamp({p})")
     }
 
     /// A condition on the column that places records in windows, true for
@@ -425,7 +442,13 @@ fn build(
     };
     let s = b.bind(Param::Ints(starts.to_vec()));
     let e = b.bind(Param::Ints(ends.to_vec()));
-    let cut = b.bind(Param::Int(cutoff));
+    // Deals compare times in ms with the cutoff; leads compare columns with
+    // the instant after it (bound where used).
+    let cut = if deals {
+        b.bind(Param::Int(cutoff))
+    } else {
+        String::new()
+    };
     let filter = b.compile(&m.filter);
     let table = layout.table(deals);
     let id = format!("({})::text", b.col("id", false));
@@ -452,7 +475,9 @@ fn build(
         None => "9223372036854775807".into(),
     };
     if !deals {
-        let ev = |b: &Builder<'_>, name: &Option<String>| name.as_deref().map(|n| b.event(n, &cut));
+        let before = b.after_cutoff(cutoff);
+        let ev =
+            |b: &Builder<'_>, name: &Option<String>| name.as_deref().map(|n| b.event(n, &before));
         let null = || "NULL::int8".to_string();
         // st: the event that places a record in a window; en: the end event;
         // fr: where a share's `within` counts from.
@@ -796,8 +821,25 @@ pub fn drift(
             b.value(name, *ty)
         })
         .collect();
+    // A record's furthest stage was entered in the span only if some stage
+    // was: that narrows the rows first, each with an index on its column.
+    let lo = b.bind(Param::Float((start - 1000) as f64 / 1000.0));
+    let hi = b.bind(Param::Float((end + 1000) as f64 / 1000.0));
+    let near = if present.is_empty() {
+        "true".to_string()
+    } else {
+        funnel
+            .iter()
+            .filter(|(_, has)| *has)
+            .map(|(stage, _)| {
+                let c = b.col(stage, true);
+                format!("(({c})::timestamptz >= to_timestamp({lo}) AND ({c})::timestamptz < to_timestamp({hi}))")
+            })
+            .collect::<Vec<_>>()
+            .join("\n    OR ")
+    };
     let base = format!(
-        "WITH r0 AS (\n  SELECT {id} AS id, {owner} AS owner, {rank} AS rk, {entered} AS en, {left} AS lf,\n    {ok} AS ok{}\n  FROM {table}),\n\
+        "WITH r0 AS (\n  SELECT {id} AS id, {owner} AS owner, {rank} AS rk, {entered} AS en, {left} AS lf,\n    {ok} AS ok{}\n  FROM {table}\n  WHERE {near}),\n\
          r AS (SELECT * FROM r0 WHERE rk IN ({ranks}) AND en >= {s} AND en < {e})\n",
         values
             .iter()
@@ -857,9 +899,9 @@ pub fn span(
         fields: Fields::default(),
         d: Dialect,
     };
-    let cut = b.bind(Param::Int(cutoff));
     let table = layout.table(deals);
     let sql = if deals {
+        let cut = b.bind(Param::Int(cutoff));
         let ms = |has: bool, field: &str| {
             if has {
                 b.d.epoch_ms(&b.col(field, false))
@@ -880,18 +922,34 @@ pub fn span(
              SELECT (SELECT count(*) FROM {table}), min(t), max(t) FROM (SELECT cr AS t FROM k UNION ALL SELECT cl FROM k) x"
         )
     } else {
-        let mut events: Vec<String> = Vec::new();
+        // Each column's earliest and latest time before the cutoff, each a
+        // lookup an index on the column answers.
+        let before = b.after_cutoff(cutoff);
+        let mut cols: Vec<String> = Vec::new();
         if optional.lead_created {
-            events.push(b.event("created", &cut));
+            cols.push(b.event_col("created"));
         }
-        events.extend(stages.iter().map(|s| b.event(s, &cut)));
-        if events.is_empty() {
-            events.push("NULL::int8".into());
-        }
-        format!(
-            "SELECT (SELECT count(*) FROM {table}), min(t), max(t) FROM (SELECT unnest(ARRAY[{}]) AS t FROM {table}) x",
-            events.join(", ")
-        )
+        cols.extend(stages.iter().map(|s| b.event_col(s)));
+        let bound = |agg: &str, c: &str| {
+            format!(
+                "(SELECT {agg}({c}::timestamptz) FROM {table} WHERE ({c})::timestamptz < {before})"
+            )
+        };
+        let (lo, hi) = if cols.is_empty() {
+            ("NULL::int8".to_string(), "NULL::int8".to_string())
+        } else {
+            let each = |agg: &str| {
+                cols.iter()
+                    .map(|c| bound(agg, c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            (
+                b.d.epoch_ms(&format!("least({})", each("min"))),
+                b.d.epoch_ms(&format!("greatest({})", each("max"))),
+            )
+        };
+        format!("SELECT (SELECT count(*) FROM {table}), {lo}, {hi}")
     };
     Query {
         sql,
@@ -1017,8 +1075,9 @@ filter = { field = "segment", in = ["smb'; DROP TABLE leads; --"] }"#,
             vec![
                 Param::Ints(vec![0]),
                 Param::Ints(vec![10]),
-                Param::Int(5),
                 Param::Text("smb'; DROP TABLE leads; --".into()),
+                // The instant after the cutoff's millisecond, in seconds.
+                Param::Float(0.006),
                 // The windows' span, a second either side, in seconds.
                 Param::Float(-1.0),
                 Param::Float(1.01),
