@@ -12,6 +12,7 @@ use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::str::FromStr;
 
 use serde_json::Value;
 
@@ -39,6 +40,12 @@ fn pg_bin() -> Option<PathBuf> {
 
 impl Server {
     fn start() -> Option<Server> {
+        Server::start_with(None)
+    }
+
+    /// With `tls`, a folder holding `server.pem` and `server.key`: TLS on,
+    /// and connections without it refused (`hostssl` only).
+    fn start_with(tls: Option<&Path>) -> Option<Server> {
         if std::env::var_os("REVALIGN_NO_POSTGRES").is_some() {
             return None;
         }
@@ -93,10 +100,27 @@ impl Server {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let opts = format!(
+        let mut opts = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} -c fsync=off",
             server.dir.path().display()
         );
+        if let Some(certs) = tls {
+            let hba = data.join("pg_hba.conf");
+            let text = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+            let only_tls: String = text
+                .lines()
+                .map(|l| match l.strip_prefix("host ") {
+                    Some(rest) => format!("hostssl {rest}\n"),
+                    None => format!("{l}\n"),
+                })
+                .collect();
+            std::fs::write(&hba, only_tls).expect("pg_hba.conf");
+            opts.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                certs.join("server.pem").display(),
+                certs.join("server.key").display()
+            ));
+        }
         let out = server.pg(
             "pg_ctl",
             &[
@@ -952,4 +976,191 @@ fn warehouse_faults_are_errors_never_passes() {
         "{broken:#?}"
     );
     assert!(!broken.is_empty() && fine.len() > 10, "{rows:#?}");
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it (openssl).
+fn certificates(dir: &Path, as_postgres: bool) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=revalign test CA",
+        "-days",
+        "2",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    ]);
+    let key = dir.join("server.key");
+    let mut perms = std::fs::metadata(&key).expect("key").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o600);
+    std::fs::set_permissions(&key, perms).expect("chmod");
+    if as_postgres {
+        let status = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir)
+            .status()
+            .expect("chown");
+        assert!(status.success());
+    }
+}
+
+#[test]
+fn tls_verified_against_the_named_ca() {
+    if std::env::var_os("REVALIGN_NO_POSTGRES").is_some() {
+        return;
+    }
+    let certs = tempfile::tempdir().expect("tempdir");
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if root {
+        // The server (as postgres) must reach the folder.
+        let mut perms = std::fs::metadata(certs.path()).expect("dir").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(certs.path(), perms).expect("chmod");
+    }
+    certificates(certs.path(), root);
+    let Some(server) = Server::start_with(Some(certs.path())) else {
+        return;
+    };
+    let dir = acme_with_warehouse("");
+    let ca = certs.path().join("ca.pem").display().to_string();
+    let encoded = ca.replace('/', "%2F");
+    let url = server.url();
+    {
+        // The test's own client over TLS (the server takes nothing else).
+        let mut client = postgres::Config::from_str(&format!("{url}?sslmode=require"))
+            .expect("url")
+            .password(PASSWORD)
+            .connect(tls_trusting(&ca))
+            .expect("connect over TLS");
+        load(
+            &mut client,
+            "leads",
+            &dir.path().join("data/leads.csv"),
+            &["score"],
+            &[],
+        );
+        load(
+            &mut client,
+            "deals",
+            &dir.path().join("data/deals.csv"),
+            &["amount"],
+            &["won"],
+        );
+    }
+    let with = |url: &str, extra: &[(&str, &str)]| {
+        let mut env = vec![
+            ("REVALIGN_TEST_PG_URL", url),
+            ("REVALIGN_TEST_PG_PASSWORD", PASSWORD),
+        ];
+        env.extend_from_slice(extra);
+        check_with(dir.path(), &env, &[])
+    };
+    // Plain text is refused by this server: an error naming why, not a pass.
+    let (code, doc, _) = with(&format!("{url}?sslmode=disable"), &[]);
+    assert_eq!(code, 3);
+    for (m, s, note) in statuses(&doc) {
+        assert_eq!(s, "error", "{m}");
+        assert!(note.contains("no encryption"), "{note}");
+    }
+    // TLS, but the server's CA is not among Mozilla's roots: refused, with the fix.
+    let (code, doc, _) = with(&format!("{url}?sslmode=require"), &[]);
+    assert_eq!(code, 3);
+    for (m, s, note) in statuses(&doc) {
+        assert_eq!(s, "error", "{m}");
+        assert!(
+            note.contains("no trusted TLS connection") && note.contains("sslrootcert"),
+            "{note}"
+        );
+    }
+    // The CA named in the URL, or in PGSSLROOTCERT with the default sslmode:
+    // the same scorecard as without TLS (October misses targets: exit 1).
+    for (url, extra) in [
+        (
+            format!("{url}?sslmode=require&sslrootcert={encoded}"),
+            vec![],
+        ),
+        (url.clone(), vec![("PGSSLROOTCERT", ca.as_str())]),
+    ] {
+        let (code, doc, stderr) = with(&url, &extra);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            statuses(&doc).iter().all(|(_, s, _)| s != "error"),
+            "{doc:#}"
+        );
+    }
+}
+
+/// The test's TLS for its own client: trusting the test CA.
+fn tls_trusting(ca: &str) -> tokio_postgres_rustls::MakeRustlsConnect {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).expect("ca") {
+        roots.add(c.expect("cert")).expect("add");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_postgres_rustls::MakeRustlsConnect::new(config)
 }

@@ -13,9 +13,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
+use std::sync::Arc;
+
+use postgres::config::SslMode;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, Config, NoTls};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::file::{Kind, preset_columns};
 use super::{DataSource, DealSink, LeadSink, SourceError, Stream, Streamed};
@@ -97,7 +103,9 @@ impl PostgresSource {
         })
     }
 
-    fn config(&self) -> Result<Config, SourceError> {
+    /// The connection settings and the CA file to trust (`sslrootcert` in
+    /// the URL, else `PGSSLROOTCERT`), if any.
+    fn config(&self) -> Result<(Config, Option<String>), SourceError> {
         let url = std::env::var(&self.url_env).map_err(|_| {
             SourceError::new(
                 format!(
@@ -110,6 +118,12 @@ impl PostgresSource {
                 ),
             )
         })?;
+        let (url, root) = split_root_cert(&url);
+        let root = root.or_else(|| {
+            std::env::var("PGSSLROOTCERT")
+                .ok()
+                .filter(|r| !r.is_empty())
+        });
         let mut config = Config::from_str(&url).map_err(|_| {
             // The parser's message may quote the URL: not shown.
             SourceError::new(
@@ -135,16 +149,45 @@ impl PostgresSource {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(std::time::Duration::from_secs(10));
         }
-        if config.get_ssl_mode() == postgres::config::SslMode::Require {
-            return Err(SourceError::new(
-                format!(
-                    "source `{}`: the URL asks for TLS (sslmode=require), which this build of revalign does not speak",
-                    self.id
-                ),
-                "connect over a private network or an SSH tunnel with sslmode=disable or prefer",
-            ));
+        Ok((config, root))
+    }
+
+    /// TLS that verifies the server: its certificate must chain to the CA in
+    /// `root` (a PEM file), else to one of Mozilla's roots, and name the host.
+    fn tls(&self, root: Option<&str>) -> Result<MakeRustlsConnect, SourceError> {
+        let mut roots = rustls::RootCertStore::empty();
+        match root {
+            Some(path) => {
+                let bad = |why: String| {
+                    SourceError::new(
+                        format!(
+                            "source `{}`: the CA file `{path}` (sslrootcert): {why}",
+                            self.id
+                        ),
+                        "give a PEM file with the certificate of the CA that signed the server's",
+                    )
+                };
+                let certs = CertificateDer::pem_file_iter(path)
+                    .map_err(|e| bad(e.to_string()))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| bad(e.to_string()))?;
+                if certs.is_empty() {
+                    return Err(bad("no certificate in it".into()));
+                }
+                for c in certs {
+                    roots.add(c).map_err(|e| bad(e.to_string()))?;
+                }
+            }
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         }
-        Ok(config)
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SourceError::new(format!("TLS: {e}"), "report this as a bug"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(MakeRustlsConnect::new(config))
     }
 
     fn place(&self, config: &Config) -> String {
@@ -163,11 +206,16 @@ impl PostgresSource {
 
     /// A session in the source's time zone, and where it is (host:port/db).
     fn connect(&self) -> Result<(Client, String), SourceError> {
-        let config = self.config()?;
+        let (config, root) = self.config()?;
         let place = self.place(&config);
-        let mut client = config
-            .connect(NoTls)
-            .map_err(|e| self.error(&e, &place, None))?;
+        // prefer (the default) and require use TLS when the server offers it,
+        // verified; prefer falls back to plain text only where it does not.
+        let connected = if config.get_ssl_mode() == SslMode::Disable {
+            config.connect(NoTls)
+        } else {
+            config.connect(self.tls(root.as_deref())?)
+        };
+        let mut client = connected.map_err(|e| self.error(&e, &place, None))?;
         client
             .query(
                 "SELECT set_config('TimeZone', $1, false)",
@@ -184,9 +232,20 @@ impl PostgresSource {
             .unwrap_or_else(|| format!("source `{}`", self.id));
         if let Some(db) = e.as_db_error() {
             let code = db.code();
-            if *code == SqlState::INVALID_PASSWORD
-                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
-            {
+            if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+                // pg_hba.conf has no rule for this user, host or encryption.
+                return SourceError::new(
+                    format!(
+                        "{what}: PostgreSQL at {place} refused the connection: {}",
+                        db.message()
+                    ),
+                    format!(
+                        "check the user in {}, and whether the server takes only TLS connections (sslmode=require)",
+                        self.url_env
+                    ),
+                );
+            }
+            if *code == SqlState::INVALID_PASSWORD {
                 return SourceError::new(
                     format!("{what}: PostgreSQL at {place} refused the credentials"),
                     format!(
@@ -217,6 +276,16 @@ impl PostgresSource {
             return SourceError::new(
                 format!("{what}: PostgreSQL at {place} says: {}", db.message()),
                 "check the column types against `revalign warehouse init-sql` (times: timestamp, timestamptz or date)",
+            );
+        }
+        let text = e.to_string();
+        if text.contains("TLS") || text.contains("certificate") {
+            return SourceError::new(
+                format!("{what}: no trusted TLS connection to PostgreSQL at {place}: {text}"),
+                format!(
+                    "if the server's certificate is signed by a private CA, name it: add sslrootcert=/path/ca.pem to {} (or set PGSSLROOTCERT); sslmode=disable connects without TLS",
+                    self.url_env
+                ),
             );
         }
         SourceError::new(
@@ -327,6 +396,65 @@ fn run(client: &mut Client, q: &Query) -> Result<Vec<postgres::Row>, postgres::E
     let boxed = bind(&q.params);
     let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
     client.query(q.sql.as_str(), &refs)
+}
+
+/// Takes `sslrootcert` (libpq's CA file setting, which rust-postgres does
+/// not read) out of a connection string: URL query or `key=value` form.
+fn split_root_cert(url: &str) -> (String, Option<String>) {
+    let decode = |v: &str| {
+        let bytes = v.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match (bytes[i], bytes.get(i + 1..i + 3)) {
+                (b'%', Some(hex)) => match u8::from_str_radix(&String::from_utf8_lossy(hex), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                },
+                (b, _) => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let Some((base, query)) = url.split_once('?') else {
+            return (url.to_string(), None);
+        };
+        let mut root = None;
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|kv| match kv.strip_prefix("sslrootcert=") {
+                Some(v) => {
+                    root = Some(decode(v));
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        let url = if kept.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        return (url, root);
+    }
+    let mut root = None;
+    let kept: Vec<&str> = url
+        .split_whitespace()
+        .filter(|kv| match kv.strip_prefix("sslrootcert=") {
+            Some(v) => {
+                root = Some(v.trim_matches('\'').to_string());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    (kept.join(" "), root)
 }
 
 impl DataSource for PostgresSource {
@@ -738,5 +866,41 @@ impl Pushdown for PostgresSource {
                 None => Vec::new(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_root_cert;
+
+    #[test]
+    fn the_ca_file_is_taken_out_of_the_connection_string() {
+        assert_eq!(
+            split_root_cert(
+                "postgres://u@h:5432/db?sslmode=require&sslrootcert=%2Fetc%2Fca.pem&application_name=x"
+            ),
+            (
+                "postgres://u@h:5432/db?sslmode=require&application_name=x".to_string(),
+                Some("/etc/ca.pem".to_string())
+            )
+        );
+        assert_eq!(
+            split_root_cert("postgresql://u@h/db?sslrootcert=ca.pem"),
+            (
+                "postgresql://u@h/db".to_string(),
+                Some("ca.pem".to_string())
+            )
+        );
+        assert_eq!(
+            split_root_cert("host=h user=u sslrootcert='/ca.pem' sslmode=require"),
+            (
+                "host=h user=u sslmode=require".to_string(),
+                Some("/ca.pem".to_string())
+            )
+        );
+        assert_eq!(
+            split_root_cert("postgres://u@h/db"),
+            ("postgres://u@h/db".to_string(), None)
+        );
     }
 }
