@@ -765,7 +765,7 @@ pub fn run(
                 continue;
             }
         };
-        let on_deals = matches!(p.metric.kind, MetricKind::Sum | MetricKind::WinRate);
+        let on_deals = p.metric.kind.on_deals();
         let span = spans
             .get(sid)
             .and_then(|(l, d)| if on_deals { *d } else { *l });
@@ -806,12 +806,7 @@ pub fn run(
         } else {
             (sel.now - p.window.start) as f64 / (p.window.end - p.window.start) as f64
         };
-        let within = p
-            .metric
-            .within
-            .as_deref()
-            .and_then(|w| w.parse::<crate::model::duration::Duration>().ok())
-            .map_or(0, |d| d.as_secs() as i64 * 1000);
+        let within = p.metric.within_ms().unwrap_or(0);
         let maturing = p.metric.kind == MetricKind::Conversion && p.window.end + within > sel.now;
         let verdict = judge(
             &target,

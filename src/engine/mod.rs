@@ -28,7 +28,6 @@ pub mod sql;
 pub use drift::{DriftExample, DriftSpec, LEFT_FUNNEL, StageDrift};
 
 use crate::model::calendar::{Millis, Window};
-use crate::model::duration::Duration;
 use crate::model::metric::{DealDate, Metric, MetricKind};
 use crate::model::record::{Compiled, Deal, FieldType, Lead, Need, Value};
 use crate::source::{DataSource, DealSink, LeadSink, SourceError, Stream, Streamed};
@@ -206,13 +205,6 @@ fn stage_slot(stage: &str, stages: &mut Vec<String>) -> usize {
     }
 }
 
-fn window_ms(within: &Option<String>) -> Option<i64> {
-    within
-        .as_deref()
-        .and_then(|w| w.parse::<Duration>().ok())
-        .map(|d| d.as_secs() as i64 * 1000)
-}
-
 impl Engine {
     /// Plans the requests. `explain` names a request and one of its windows
     /// whose records to keep. `currency` is the manifest's default currency:
@@ -229,7 +221,7 @@ impl Engine {
         let mut plans = Vec::new();
         for (ri, r) in requests.iter().enumerate() {
             let m = &r.metric;
-            let on_deals = matches!(m.kind, MetricKind::Sum | MetricKind::WinRate);
+            let on_deals = m.kind.on_deals();
             let fields = if on_deals {
                 &mut need.deal_fields
             } else {
@@ -282,7 +274,7 @@ impl Engine {
                 stage: stage.filter(|s| *s != usize::MAX),
                 from,
                 to,
-                within: window_ms(&m.within),
+                within: m.within_ms(),
                 percentile: m.percentile.unwrap_or(50) as f64,
                 field,
                 date: m.date.unwrap_or(DealDate::Created),

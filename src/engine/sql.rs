@@ -465,11 +465,7 @@ fn build(
     let mut sql = format!(
         "WITH w(s, e, i) AS (SELECT * FROM unnest({s}::int8[], {e}::int8[]) WITH ORDINALITY),\n"
     );
-    let within = m
-        .within
-        .as_deref()
-        .and_then(|w| w.parse::<crate::model::duration::Duration>().ok())
-        .map(|d| d.as_secs() as i64 * 1000);
+    let within = m.within_ms();
     let within_sql = |b: &mut Builder<'_>| match within {
         Some(ms) => b.bind(Param::Int(ms)),
         None => "9223372036854775807".into(),

@@ -182,6 +182,14 @@ pub struct Metric {
 }
 
 impl Metric {
+    /// `within` in milliseconds, if set and valid (validation reports the rest).
+    pub fn within_ms(&self) -> Option<i64> {
+        self.within
+            .as_deref()
+            .and_then(|w| w.parse::<crate::model::duration::Duration>().ok())
+            .map(|d| d.as_secs() as i64 * 1000)
+    }
+
     /// The kind-specific keys that are set, by name.
     pub fn set_keys(&self) -> Vec<&'static str> {
         [
