@@ -186,3 +186,235 @@ fn the_action_validates_diffs_and_checks() {
     let ran = action(&repo, scratch.path(), &[("COMMAND", "deploy")]);
     assert_eq!(ran.exit_code, "2");
 }
+
+/// A loopback stand-in for the part of GitHub's REST API the comment and
+/// issue scripts use, holding its comments, issues and labels in memory.
+mod fake_github {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::{Value, json};
+
+    #[derive(Default)]
+    pub struct State {
+        pub comments: Vec<(u64, String)>,
+        /// number, title, body, labels
+        pub issues: Vec<(u64, String, String, Vec<String>)>,
+        pub labels: Vec<String>,
+        /// `METHOD path` of every request.
+        pub log: Vec<String>,
+    }
+
+    /// Serves until the test process ends; returns the base URL and the state.
+    pub fn start(token: &'static str) -> (String, Arc<Mutex<State>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut parts = line.split_whitespace();
+                let (method, target) = (
+                    parts.next().unwrap_or("").to_string(),
+                    parts.next().unwrap_or("").to_string(),
+                );
+                let (mut length, mut auth) = (0usize, String::new());
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    let (k, v) = h.split_once(':').unwrap_or(("", ""));
+                    match k.to_ascii_lowercase().as_str() {
+                        "content-length" => length = v.trim().parse().unwrap_or(0),
+                        "authorization" => auth = v.trim().to_string(),
+                        _ => {}
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let (status, reply) = if auth != format!("Bearer {token}") {
+                    (401, json!({"message": "Bad credentials"}))
+                } else {
+                    route(&mut shared.lock().expect("state"), &method, &target, &sent)
+                };
+                shared
+                    .lock()
+                    .expect("state")
+                    .log
+                    .push(format!("{method} {target}"));
+                let text = reply.to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        (base, state)
+    }
+
+    fn route(s: &mut State, method: &str, target: &str, sent: &Value) -> (u16, Value) {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let q = |k: &str| {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                .unwrap_or("")
+                .to_string()
+        };
+        let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let text = |k: &str| sent[k].as_str().unwrap_or("").to_string();
+        match (method, seg.as_slice()) {
+            ("GET", ["repos", _, _, "issues", _, "comments"]) => {
+                let per: usize = q("per_page").parse().unwrap_or(30);
+                let page: usize = q("page").parse().unwrap_or(1);
+                let list: Vec<Value> = s
+                    .comments
+                    .iter()
+                    .skip((page - 1) * per)
+                    .take(per)
+                    .map(|(id, b)| json!({"id": id, "body": b}))
+                    .collect();
+                (200, Value::Array(list))
+            }
+            ("POST", ["repos", _, _, "issues", _, "comments"]) => {
+                let id = s.comments.iter().map(|c| c.0).max().unwrap_or(0) + 1;
+                s.comments.push((id, text("body")));
+                (201, json!({"id": id}))
+            }
+            ("PATCH", ["repos", _, _, "issues", "comments", id]) => {
+                let id: u64 = id.parse().unwrap_or(0);
+                match s.comments.iter_mut().find(|c| c.0 == id) {
+                    Some(c) => {
+                        c.1 = text("body");
+                        (200, json!({"id": id}))
+                    }
+                    None => (404, json!({"message": "Not Found"})),
+                }
+            }
+            ("POST", ["repos", _, _, "labels"]) => {
+                let name = text("name");
+                if s.labels.contains(&name) {
+                    (422, json!({"message": "Validation Failed"}))
+                } else {
+                    s.labels.push(name);
+                    (201, json!({}))
+                }
+            }
+            ("GET", ["repos", _, _, "issues"]) => {
+                let label = q("labels");
+                let list: Vec<Value> = s
+                    .issues
+                    .iter()
+                    .filter(|i| i.3.contains(&label))
+                    .map(|i| json!({"number": i.0, "title": i.1, "body": i.2}))
+                    .collect();
+                (200, Value::Array(list))
+            }
+            ("POST", ["repos", _, _, "issues"]) => {
+                let number = s.issues.len() as u64 + 1;
+                let labels = sent["labels"]
+                    .as_array()
+                    .map(|l| {
+                        l.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                s.issues.push((number, text("title"), text("body"), labels));
+                (201, json!({"number": number}))
+            }
+            ("PATCH", ["repos", _, _, "issues", n]) => {
+                let n: u64 = n.parse().unwrap_or(0);
+                match s.issues.iter_mut().find(|i| i.0 == n) {
+                    Some(i) => {
+                        i.2 = text("body");
+                        (200, json!({"number": n}))
+                    }
+                    None => (404, json!({"message": "Not Found"})),
+                }
+            }
+            _ => (404, json!({"message": "Not Found"})),
+        }
+    }
+}
+
+/// Runs one of the action's GitHub scripts against the fake API.
+fn github_script(script: &str, api: &str, token: &str, env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join(".github/action").join(script))
+        .env("GITHUB_API_URL", api)
+        .env("GH_TOKEN", token)
+        .env("REPO", "acme/alignment");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("bash runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains(token), "the token is never printed: {text}");
+    (out.status.success(), text)
+}
+
+#[test]
+fn one_sticky_comment_and_one_issue_however_often_the_action_runs() {
+    const TOKEN: &str = "ghs_fakeTokenForTests123";
+    let (api, state) = fake_github::start(TOKEN);
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let body = scratch.path().join("diff.md");
+    // 150 other comments first: the sticky one lands on the second page.
+    state.lock().expect("state").comments =
+        (1..=150).map(|i| (i, format!("comment {i}"))).collect();
+
+    std::fs::write(&body, "first push\n").expect("write");
+    let env = [("PR", "7"), ("BODY", body.to_str().expect("utf-8"))];
+    let (ok, out) = github_script("comment.sh", &api, TOKEN, &env);
+    assert!(ok && out.contains("posted a comment"), "{out}");
+    std::fs::write(&body, "second push\n").expect("write");
+    let (ok, out) = github_script("comment.sh", &api, TOKEN, &env);
+    assert!(ok && out.contains("updated comment 151"), "{out}");
+    {
+        let s = state.lock().expect("state");
+        assert_eq!(s.comments.len(), 151, "never a second comment");
+        assert_eq!(s.comments[150].1, "<!-- revalign:diff -->\nsecond push\n");
+        assert!(s.log.iter().any(|l| l.contains("page=2")), "{:?}", s.log);
+    }
+    // Nothing to post: no request at all.
+    std::fs::write(&body, "").expect("write");
+    let before = state.lock().expect("state").log.len();
+    let (ok, out) = github_script("comment.sh", &api, TOKEN, &env);
+    assert!(ok && out.contains("no diff to post"), "{out}");
+    assert_eq!(state.lock().expect("state").log.len(), before);
+    // A refused token fails the step (and is not printed).
+    std::fs::write(&body, "third\n").expect("write");
+    let (ok, _) = github_script("comment.sh", &api, "ghs_wrongToken456", &env);
+    assert!(!ok, "a refused token is a failure");
+
+    // The issue: opened once with the label, then edited.
+    let scorecard = scratch.path().join("scorecard.md");
+    std::fs::write(&scorecard, "3 targets missed\n").expect("write");
+    let env = [("BODY", scorecard.to_str().expect("utf-8"))];
+    let (ok, out) = github_script("issue.sh", &api, TOKEN, &env);
+    assert!(ok && out.contains("opened issue #1"), "{out}");
+    std::fs::write(&scorecard, "1 target missed\n").expect("write");
+    let (ok, out) = github_script("issue.sh", &api, TOKEN, &env);
+    assert!(ok && out.contains("updated issue #1"), "{out}");
+    let s = state.lock().expect("state");
+    assert_eq!(s.issues.len(), 1);
+    assert_eq!(s.issues[0].1, "revalign: targets missed");
+    assert_eq!(s.issues[0].2, "1 target missed\n");
+    assert_eq!(s.issues[0].3, vec!["revalign".to_string()]);
+    assert_eq!(s.labels, vec!["revalign".to_string()]);
+}
