@@ -224,6 +224,24 @@ fn load(
     w.finish().expect("finish");
 }
 
+/// Loads an alignment's `data/` exports into `leads` and `deals`, typed.
+fn load_acme(client: &mut postgres::Client, dir: &Path) {
+    load(
+        client,
+        "leads",
+        &dir.join("data/leads.csv"),
+        &["score"],
+        &[],
+    );
+    load(
+        client,
+        "deals",
+        &dir.join("data/deals.csv"),
+        &["amount"],
+        &["won"],
+    );
+}
+
 /// The Acme alignment in a folder, with a `warehouse` source beside the CSV one.
 fn acme_with_warehouse(extra_manifest: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -829,20 +847,7 @@ fn warehouse_faults_are_errors_never_passes() {
     };
     let dir = acme_with_warehouse("");
     let mut client = server.client();
-    load(
-        &mut client,
-        "leads",
-        &dir.path().join("data/leads.csv"),
-        &["score"],
-        &[],
-    );
-    load(
-        &mut client,
-        "deals",
-        &dir.path().join("data/deals.csv"),
-        &["amount"],
-        &["won"],
-    );
+    load_acme(&mut client, dir.path());
     let url = server.url();
     let good = [
         ("REVALIGN_TEST_PG_URL", url.as_str()),
@@ -1090,20 +1095,7 @@ fn tls_verified_against_the_named_ca() {
             .password(PASSWORD)
             .connect(tls_trusting(&ca))
             .expect("connect over TLS");
-        load(
-            &mut client,
-            "leads",
-            &dir.path().join("data/leads.csv"),
-            &["score"],
-            &[],
-        );
-        load(
-            &mut client,
-            "deals",
-            &dir.path().join("data/deals.csv"),
-            &["amount"],
-            &["won"],
-        );
+        load_acme(&mut client, dir.path());
     }
     let with = |url: &str, extra: &[(&str, &str)]| {
         let mut env = vec![
