@@ -259,20 +259,19 @@ impl<'a> Ctx<'a> {
                 ("leads", v.leads.is_some()),
                 ("deals", v.deals.is_some()),
                 ("preset", v.preset.is_some()),
-                ("columns", !v.columns.is_empty()),
-                ("deal_columns", !v.deal_columns.is_empty()),
-                ("time_zone", v.time_zone.is_some()),
             ];
+            // (columns, deal_columns and time_zone serve every kind.)
             let file_keys = [("max_bad_rows", v.max_bad_rows.is_some())];
             let api_keys = [
                 ("token_env", v.token_env.is_some()),
                 ("base_url", v.base_url.is_some()),
+                ("timeout", v.timeout.is_some()),
             ];
             let warehouse_keys = [
                 ("url_env", v.url_env.is_some()),
                 ("password_env", v.password_env.is_some()),
             ];
-            let foreign: Vec<&str> = match v.kind {
+            let foreign: Vec<&(&str, bool)> = match v.kind {
                 SourceKind::Csv | SourceKind::Ndjson => {
                     api_keys.iter().chain(&warehouse_keys).collect::<Vec<_>>()
                 }
@@ -282,11 +281,12 @@ impl<'a> Ctx<'a> {
                     .chain(&warehouse_keys)
                     .collect(),
                 SourceKind::Postgres => file_keys.iter().chain(&api_keys).collect(),
-            }
-            .into_iter()
-            .filter(|(_, set)| *set)
-            .map(|(k, _)| *k)
-            .collect();
+            };
+            let foreign: Vec<&str> = foreign
+                .into_iter()
+                .filter(|(_, set)| *set)
+                .map(|(k, _)| *k)
+                .collect();
             for key in foreign {
                 out.push(
                     Finding::new(

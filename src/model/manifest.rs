@@ -201,16 +201,18 @@ pub struct Source {
     /// `hubspot`; `salesforce`). `columns` and `deal_columns` override single columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<Preset>,
-    /// File and warehouse sources: lead field -> column, overriding the preset
+    /// File, warehouse and API sources: lead field -> column (an API's
+    /// property name), overriding the preset
     /// (`id`, `created`, `first_touch`, a stage id, or any field a filter or
     /// entry criterion uses): `mql = "MQL Date"`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub columns: BTreeMap<String, String>,
-    /// File and warehouse sources: deal field -> column, overriding the preset
+    /// File, warehouse and API sources: deal field -> column (an API's
+    /// property name), overriding the preset
     /// (`id`, `created`, `closed`, `is_closed`, `won`, `currency`, or any field).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deal_columns: BTreeMap<String, String>,
-    /// File and warehouse sources: the IANA time zone of timestamps written without one
+    /// File, warehouse and API sources: the IANA time zone of timestamps written without one
     /// (`2026-10-01 09:00:00`, `2026-10-01`); default the organisation's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
@@ -219,6 +221,33 @@ pub struct Source {
     /// unreadable; default 0: any bad value is an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bad_rows: Option<u64>,
+    /// API sources: how long to wait for each answer (`30s`, the default;
+    /// `2m`); a request that takes longer is retried a few times, then the
+    /// source is an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+}
+
+impl Source {
+    /// A source of this kind with nothing else set.
+    pub fn empty(kind: SourceKind) -> Source {
+        Source {
+            kind,
+            description: None,
+            leads: None,
+            deals: None,
+            token_env: None,
+            base_url: None,
+            url_env: None,
+            password_env: None,
+            preset: None,
+            columns: BTreeMap::new(),
+            deal_columns: BTreeMap::new(),
+            time_zone: None,
+            max_bad_rows: None,
+            timeout: None,
+        }
+    }
 }
 
 /// The export a file source's column names follow.

@@ -7,6 +7,8 @@
 //! reported so the targets that depend on it show `error`, not a number.
 
 pub mod file;
+pub mod http;
+pub mod hubspot;
 pub mod postgres;
 pub mod timestamp;
 
@@ -111,6 +113,9 @@ pub fn open(
             Ok(Box::new(file::FileSource::new(id, source, dir, org_tz)?))
         }
         SourceKind::Postgres => Ok(Box::new(postgres::PostgresSource::new(id, source, org_tz)?)),
+        SourceKind::Hubspot => Ok(Box::new(hubspot::HubSpotSource::new(
+            id, source, dir, org_tz,
+        )?)),
         kind => Err(SourceError::new(
             format!(
                 "source `{id}` is of kind `{}`, which this version of revalign cannot read yet",

@@ -1,0 +1,527 @@
+//! The `hubspot` source against a HubSpot stand-in on loopback that speaks
+//! the CRM v3 search API's documented shapes: search bodies (filterGroups,
+//! sorts, properties, limit, after), `paging.next.after`, the 10,000-result
+//! cap (400 past it), the `X-HubSpot-RateLimit-*` headers and a rate limit it
+//! enforces with 429s, error bodies (`category`, `policyName`). Faults are
+//! queued per test: 429 with and without `Retry-After`, bursts of 503,
+//! answers slower than the timeout, bodies cut off, malformed JSON, a
+//! repeating cursor, the DAILY quota, a refused token.
+//!
+//! The Acme data served as contacts and deals gives the same scorecard as the
+//! CSV export it comes from.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+mod common;
+
+const TOKEN: &str = "pat-na1-fake-0000-test-token";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    /// An ordinary answer (spaces out the faults between requests).
+    Pass,
+    TooMany(Option<u32>),
+    Daily,
+    Unavailable,
+    Slow(u64),
+    CutOff,
+    Malformed,
+    RepeatCursor,
+}
+
+#[derive(Default)]
+struct Hub {
+    contacts: Vec<(u64, Map<String, Value>)>,
+    deals: Vec<(u64, Map<String, Value>)>,
+    faults: VecDeque<Fault>,
+    /// Requests allowed per second (429 beyond).
+    per_second: usize,
+    recent: VecDeque<Instant>,
+    requests: usize,
+    limited: usize,
+    bodies: Vec<Value>,
+}
+
+/// HubSpot's time format: ISO 8601 with milliseconds and Z.
+fn hubspot_time(v: &str) -> Value {
+    if v.is_empty() {
+        return Value::Null;
+    }
+    json!(v.replace('Z', ".000Z"))
+}
+
+fn records(
+    csv: &Path,
+    map: impl Fn(&str, &str) -> Option<(String, Value)>,
+) -> Vec<(u64, Map<String, Value>)> {
+    let text = std::fs::read_to_string(csv).expect("csv");
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .expect("headers")
+        .iter()
+        .map(String::from)
+        .collect();
+    rdr.records()
+        .map(|r| {
+            let r = r.expect("row");
+            let id: u64 = r[0][1..].parse().expect("numeric id");
+            let mut props = Map::new();
+            for (h, v) in headers.iter().zip(r.iter()).skip(1) {
+                if let Some((k, v)) = map(h, v) {
+                    props.insert(k, v);
+                }
+            }
+            (id, props)
+        })
+        .collect()
+}
+
+/// Acme's export as HubSpot contacts and deals.
+fn acme_hub() -> Hub {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme/data");
+    let text = |v: &str| if v.is_empty() { Value::Null } else { json!(v) };
+    let contacts = records(&data.join("leads.csv"), |h, v| {
+        let name = match h {
+            "created_at" => "createdate",
+            "first_touch_at" => "hs_first_outreach_date",
+            "lead_at" => "hs_lifecyclestage_lead_date",
+            "mql_at" => "hs_lifecyclestage_marketingqualifiedlead_date",
+            "sal_at" => "sal_date",
+            "sql_at" => "hs_lifecyclestage_salesqualifiedlead_date",
+            "opportunity_at" => "hs_lifecyclestage_opportunity_date",
+            "customer_at" => "hs_lifecyclestage_customer_date",
+            other => return Some((other.to_string(), text(v))),
+        };
+        Some((name.to_string(), hubspot_time(v)))
+    });
+    let deals = records(&data.join("deals.csv"), |h, v| match h {
+        "created_at" => Some(("createdate".into(), hubspot_time(v))),
+        "closed_at" => Some(("closedate".into(), hubspot_time(v))),
+        "currency" => Some(("deal_currency_code".into(), text(v))),
+        "won" => Some(("hs_is_closed_won".into(), text(v))),
+        other => Some((other.to_string(), text(v))),
+    });
+    let mut deals = deals;
+    for (_, p) in &mut deals {
+        // Closed when it has a close date, as the export reads it.
+        let closed = !p["closedate"].is_null();
+        p.insert("hs_is_closed".into(), json!(closed.to_string()));
+    }
+    Hub {
+        contacts,
+        deals,
+        per_second: 100,
+        ..Hub::default()
+    }
+}
+
+/// Serves the hub until the test process ends; returns its base URL.
+fn serve(hub: Arc<Mutex<Hub>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let hub = Arc::clone(&hub);
+            std::thread::spawn(move || handle(stream, &hub));
+        }
+    });
+    base
+}
+
+fn handle(mut stream: std::net::TcpStream, hub: &Mutex<Hub>) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+    let (mut length, mut auth) = (0usize, String::new());
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':').unwrap_or(("", ""));
+        match k.to_ascii_lowercase().as_str() {
+            "content-length" => length = v.trim().parse().unwrap_or(0),
+            "authorization" => auth = v.trim().to_string(),
+            _ => {}
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+
+    let mut extra = String::new();
+    let (status, reply, fault) = {
+        let mut h = hub.lock().expect("hub");
+        h.requests += 1;
+        h.bodies.push(sent.clone());
+        let now = Instant::now();
+        while h
+            .recent
+            .front()
+            .is_some_and(|t| now - *t > Duration::from_secs(1))
+        {
+            h.recent.pop_front();
+        }
+        let fault = h.faults.pop_front();
+        let remaining = h.per_second.saturating_sub(h.recent.len() + 1);
+        extra.push_str(&format!(
+            "X-HubSpot-RateLimit-Max: {}\r\nX-HubSpot-RateLimit-Interval-Milliseconds: 1000\r\nX-HubSpot-RateLimit-Remaining: {remaining}\r\n",
+            h.per_second
+        ));
+        if auth != format!("Bearer {TOKEN}") {
+            (
+                401,
+                json!({"status": "error", "message": "Authentication credentials not found.", "category": "INVALID_AUTHENTICATION"}),
+                None,
+            )
+        } else if h.recent.len() >= h.per_second {
+            h.limited += 1;
+            (
+                429,
+                json!({"status": "error", "message": "You have reached your secondly limit.", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}),
+                None,
+            )
+        } else {
+            h.recent.push_back(now);
+            match fault {
+                Some(Fault::TooMany(after)) => {
+                    if let Some(s) = after {
+                        extra.push_str(&format!("Retry-After: {s}\r\n"));
+                    }
+                    (
+                        429,
+                        json!({"status": "error", "message": "You have reached your secondly limit.", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}),
+                        None,
+                    )
+                }
+                Some(Fault::Daily) => (
+                    429,
+                    json!({"status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT", "policyName": "DAILY"}),
+                    None,
+                ),
+                Some(Fault::Unavailable) => (
+                    503,
+                    json!({"status": "error", "message": "Service unavailable"}),
+                    None,
+                ),
+                other => {
+                    let (s, v) = search(&h, &target, &sent);
+                    (s, v, other)
+                }
+            }
+        }
+    };
+    let mut text = reply.to_string();
+    match fault {
+        Some(Fault::Slow(ms)) => std::thread::sleep(Duration::from_millis(ms)),
+        Some(Fault::Malformed) => text = text[..text.len() / 2].to_string() + "}",
+        Some(Fault::RepeatCursor) => {
+            let mut v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if v["paging"]["next"]["after"].is_string() {
+                v["paging"]["next"]["after"] = json!("200");
+            }
+            text = v.to_string();
+        }
+        _ => {}
+    }
+    let declared = if fault == Some(Fault::CutOff) {
+        text.len() * 2
+    } else {
+        text.len()
+    };
+    if fault == Some(Fault::CutOff) {
+        text.truncate(text.len() / 2);
+    }
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}Content-Length: {declared}\r\nConnection: close\r\n\r\n{text}"
+    );
+    let _ = stream.flush();
+}
+
+/// POST /crm/v3/objects/{contacts|deals}/search.
+fn search(h: &Hub, target: &str, sent: &Value) -> (u16, Value) {
+    let list = match target {
+        "/crm/v3/objects/contacts/search" => &h.contacts,
+        "/crm/v3/objects/deals/search" => &h.deals,
+        _ => {
+            return (
+                404,
+                json!({"status": "error", "message": "Not found", "category": "OBJECT_NOT_FOUND"}),
+            );
+        }
+    };
+    let after: usize = sent["after"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0);
+    let limit = sent["limit"].as_u64().unwrap_or(10).min(200) as usize;
+    if after + limit > 10_000 {
+        return (
+            400,
+            json!({"status": "error", "message": "Cannot page past 10000 results", "category": "VALIDATION_ERROR"}),
+        );
+    }
+    let gt: u64 = sent["filterGroups"][0]["filters"]
+        .as_array()
+        .and_then(|fs| {
+            fs.iter()
+                .find(|f| f["propertyName"] == "hs_object_id" && f["operator"] == "GT")
+        })
+        .and_then(|f| f["value"].as_str())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let props: Vec<String> = sent["properties"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let matching: Vec<&(u64, Map<String, Value>)> =
+        list.iter().filter(|(id, _)| *id > gt).collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(after)
+        .take(limit)
+        .map(|(id, p)| {
+            let mut out = Map::new();
+            out.insert("hs_object_id".into(), json!(id.to_string()));
+            for name in &props {
+                // Requested properties come back, null when unset; unknown ones do not.
+                if let Some(v) = p.get(name) {
+                    out.insert(name.clone(), v.clone());
+                }
+            }
+            json!({"id": id.to_string(), "properties": out, "archived": false})
+        })
+        .collect();
+    let mut reply = json!({"total": matching.len(), "results": page});
+    if after + limit < matching.len() {
+        reply["paging"] = json!({"next": {"after": (after + limit).to_string()}});
+    }
+    (200, reply)
+}
+
+/// Acme with its export replaced by a `hubspot` source at `base`.
+fn alignment(base: &str, timeout: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    common::copy_alignment(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme"),
+        tmp.path(),
+    );
+    let manifest = tmp.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        format!(
+            "{text}\n[source.hubspot]\nkind = \"hubspot\"\ntoken_env = \"HUBSPOT_TOKEN\"\nbase_url = \"{base}\"\ntimeout = \"{timeout}\"\ncolumns = {{ sal = \"sal_date\" }}\n"
+        ),
+    )
+    .expect("write");
+    tmp
+}
+
+fn check(dir: &Path, source: &str, token: Option<&str>) -> (i32, Value, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_revalign"));
+    cmd.args([
+        "check",
+        ".",
+        "--format",
+        "json",
+        "--period",
+        "2026-10",
+        "--last",
+        "2",
+        "--as-of",
+        "2026-11-01",
+        "--source",
+        source,
+    ])
+    .current_dir(dir)
+    .env_clear()
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    if let Some(t) = token {
+        cmd.env("HUBSPOT_TOKEN", t);
+    }
+    let out = cmd.output().expect("run revalign");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
+        "the token is never printed"
+    );
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+    (out.status.code().unwrap_or(-1), doc, stderr)
+}
+
+/// Status, counts and value of every result, and the drift counts.
+fn numbers(doc: &Value) -> Vec<String> {
+    let mut out: Vec<String> = doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} {} {}",
+                r["id"], r["period"], r["status"], r["actual"], r["hits"], r["total"]
+            )
+        })
+        .collect();
+    for d in doc["drift"].as_array().expect("drift") {
+        out.push(format!(
+            "drift {} {} {} {}",
+            d["stage"], d["judged"], d["drifted"], d["left_funnel"]
+        ));
+    }
+    out
+}
+
+fn statuses(doc: &Value) -> Vec<(String, String)> {
+    doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap_or("").to_string(),
+                format!(
+                    "{} | {}",
+                    r["note"].as_str().unwrap_or(""),
+                    r["help"].as_str().unwrap_or("")
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn acme_from_hubspot_equals_the_export_through_faults() {
+    let hub = Arc::new(Mutex::new(acme_hub()));
+    // Faults on the way, each recovered from: a 429 without Retry-After, one
+    // with it, a burst of 503s (five failures in a row: the sixth and last
+    // try of that request succeeds), then an answer slower than the timeout
+    // and a body cut off.
+    hub.lock().expect("hub").faults = VecDeque::from(vec![
+        Fault::TooMany(None),
+        Fault::TooMany(Some(1)),
+        Fault::Unavailable,
+        Fault::Unavailable,
+        Fault::Unavailable,
+        Fault::Pass,
+        Fault::Slow(2500),
+        Fault::Pass,
+        Fault::CutOff,
+    ]);
+    let base = serve(Arc::clone(&hub));
+    let dir = alignment(&base, "1s");
+    let (code, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    let first_error = statuses(&api).into_iter().find(|(s, _)| s == "error");
+    assert_eq!(
+        code, 1,
+        "acme misses targets in October: {stderr} {first_error:?}"
+    );
+    let (_, csv, _) = check(dir.path(), "crm_export", None);
+    let cache = dir.path().join(".revalign/cache/hubspot");
+    let lines = |f: &str| {
+        std::fs::read_to_string(cache.join(f))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        (lines("contacts.ndjson"), lines("deals.ndjson")),
+        (48_000, 1_709),
+        "every record fetched, once"
+    );
+    assert_eq!(numbers(&api), numbers(&csv));
+    assert!(numbers(&api).len() > 40);
+
+    let h = hub.lock().expect("hub");
+    assert!(h.faults.is_empty(), "every fault was met");
+    // 48,000 contacts by 200 past the 10,000 cap: the query started again
+    // after the last id at least four times.
+    let restarts = h
+        .bodies
+        .iter()
+        .filter(|b| b["filterGroups"][0]["filters"][0]["operator"] == "GT" && b["after"].is_null())
+        .count();
+    assert!(restarts >= 4, "{restarts}");
+    assert!(h.bodies.iter().all(|b| b["limit"] == 200));
+    // The cache of what was fetched, ignored by git.
+    let cache = dir.path().join(".revalign/cache/hubspot");
+    assert!(cache.join("contacts.ndjson").is_file() && cache.join("deals.ndjson").is_file());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".revalign/.gitignore"))
+            .expect("gitignore")
+            .lines()
+            .last(),
+        Some("*")
+    );
+}
+
+#[test]
+fn what_cannot_be_fetched_is_an_error_never_a_number() {
+    let cases: [(Vec<Fault>, Option<&str>, &str, &str); 5] = [
+        (
+            vec![],
+            Some("pat-wrong"),
+            "HubSpot refused the token in HUBSPOT_TOKEN",
+            "export it as HUBSPOT_TOKEN",
+        ),
+        (
+            vec![],
+            None,
+            "the environment variable HUBSPOT_TOKEN is not set",
+            "private app token",
+        ),
+        (
+            vec![Fault::Daily],
+            Some(TOKEN),
+            "daily API limit is used up (DAILY)",
+            "after midnight",
+        ),
+        (
+            vec![Fault::Malformed],
+            Some(TOKEN),
+            "is not JSON",
+            "run again",
+        ),
+        (
+            vec![Fault::RepeatCursor, Fault::RepeatCursor],
+            Some(TOKEN),
+            "same page cursor",
+            "run again",
+        ),
+    ];
+    for (faults, token, want, help) in cases {
+        let hub = Arc::new(Mutex::new(acme_hub()));
+        hub.lock().expect("hub").faults = VecDeque::from(faults);
+        let base = serve(Arc::clone(&hub));
+        let dir = alignment(&base, "5s");
+        let started = Instant::now();
+        let (code, doc, stderr) = check(dir.path(), "hubspot", token);
+        assert_eq!(code, 3, "{want}: {stderr}");
+        for (status, note) in statuses(&doc) {
+            assert_eq!(status, "error", "{want}: {note}");
+            assert!(note.contains(want) && note.contains(help), "{want}: {note}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{want}: reported, not retried for long"
+        );
+    }
+}
