@@ -34,7 +34,12 @@ enum Fault {
     Slow(u64),
     CutOff,
     Malformed,
-    RepeatCursor,
+    /// The previous page again (as if the keyset filter were ignored).
+    RepeatPage,
+    /// No records, yet a next page announced.
+    EmptyWithNext,
+    /// The last page, though the total says more remain.
+    ShortEnd,
 }
 
 #[derive(Default)]
@@ -48,6 +53,9 @@ struct Hub {
     requests: usize,
     limited: usize,
     bodies: Vec<Value>,
+    /// When each request came, and the fault it met.
+    times: Vec<(Instant, Option<Fault>)>,
+    previous: Option<Value>,
 }
 
 /// HubSpot's time format: ISO 8601 with milliseconds and Z.
@@ -111,6 +119,11 @@ fn acme_hub() -> Hub {
         other => Some((other.to_string(), text(v))),
     });
     let mut deals = deals;
+    let mut contacts = contacts;
+    // Stored out of order: the search sorts only when asked to.
+    let mut rng = fastrand::Rng::with_seed(11);
+    rng.shuffle(&mut contacts);
+    rng.shuffle(&mut deals);
     for (_, p) in &mut deals {
         // Closed when it has a close date, as the export reads it.
         let closed = !p["closedate"].is_null();
@@ -119,7 +132,10 @@ fn acme_hub() -> Hub {
     Hub {
         contacts,
         deals,
-        per_second: 100,
+        // HubSpot's search allows 5 a second; the stand-in refuses beyond 6
+        // (a margin for loopback jitter), so a client that ignores the
+        // search limit meets 429s, counted below.
+        per_second: 6,
         ..Hub::default()
     }
 }
@@ -171,17 +187,15 @@ fn handle(mut stream: std::net::TcpStream, hub: &Mutex<Hub>) {
         while h
             .recent
             .front()
-            .is_some_and(|t| now - *t > Duration::from_secs(1))
+            .is_some_and(|t| now - *t >= Duration::from_secs(1))
         {
             h.recent.pop_front();
         }
-        let fault = h.faults.pop_front();
-        let remaining = h.per_second.saturating_sub(h.recent.len() + 1);
-        extra.push_str(&format!(
-            "X-HubSpot-RateLimit-Max: {}\r\nX-HubSpot-RateLimit-Interval-Milliseconds: 1000\r\nX-HubSpot-RateLimit-Remaining: {remaining}\r\n",
-            h.per_second
-        ));
-        if auth != format!("Bearer {TOKEN}") {
+        // The headers describe the account's 10-second budget, as HubSpot's do.
+        extra.push_str(
+            "X-HubSpot-RateLimit-Max: 190\r\nX-HubSpot-RateLimit-Interval-Milliseconds: 10000\r\nX-HubSpot-RateLimit-Remaining: 150\r\n",
+        );
+        let served = if auth != format!("Bearer {TOKEN}") {
             (
                 401,
                 json!({"status": "error", "message": "Authentication credentials not found.", "category": "INVALID_AUTHENTICATION"}),
@@ -196,6 +210,8 @@ fn handle(mut stream: std::net::TcpStream, hub: &Mutex<Hub>) {
             )
         } else {
             h.recent.push_back(now);
+            // A fault is met only by a request that got this far.
+            let fault = h.faults.pop_front();
             match fault {
                 Some(Fault::TooMany(after)) => {
                     if let Some(s) = after {
@@ -204,37 +220,44 @@ fn handle(mut stream: std::net::TcpStream, hub: &Mutex<Hub>) {
                     (
                         429,
                         json!({"status": "error", "message": "You have reached your secondly limit.", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}),
-                        None,
+                        fault,
                     )
                 }
                 Some(Fault::Daily) => (
                     429,
                     json!({"status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT", "policyName": "DAILY"}),
-                    None,
+                    fault,
                 ),
                 Some(Fault::Unavailable) => (
                     503,
                     json!({"status": "error", "message": "Service unavailable"}),
-                    None,
+                    fault,
+                ),
+                Some(Fault::RepeatPage) => (200, h.previous.clone().unwrap_or(Value::Null), fault),
+                Some(Fault::EmptyWithNext) => (
+                    200,
+                    json!({"total": 5, "results": [], "paging": {"next": {"after": "5"}}}),
+                    fault,
                 ),
                 other => {
-                    let (s, v) = search(&h, &target, &sent);
+                    let (s, mut v) = search(&h, &target, &sent);
+                    if other == Some(Fault::ShortEnd) {
+                        v.as_object_mut().map(|o| o.remove("paging"));
+                    }
+                    if s == 200 {
+                        h.previous = Some(v.clone());
+                    }
                     (s, v, other)
                 }
             }
-        }
+        };
+        h.times.push((now, served.2));
+        served
     };
     let mut text = reply.to_string();
     match fault {
         Some(Fault::Slow(ms)) => std::thread::sleep(Duration::from_millis(ms)),
         Some(Fault::Malformed) => text = text[..text.len() / 2].to_string() + "}",
-        Some(Fault::RepeatCursor) => {
-            let mut v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            if v["paging"]["next"]["after"].is_string() {
-                v["paging"]["next"]["after"] = json!("200");
-            }
-            text = v.to_string();
-        }
         _ => {}
     }
     let declared = if fault == Some(Fault::CutOff) {
@@ -292,8 +315,12 @@ fn search(h: &Hub, target: &str, sent: &Value) -> (u16, Value) {
                 .collect()
         })
         .unwrap_or_default();
-    let matching: Vec<&(u64, Map<String, Value>)> =
+    let mut matching: Vec<&(u64, Map<String, Value>)> =
         list.iter().filter(|(id, _)| *id > gt).collect();
+    let sort = &sent["sorts"][0];
+    if sort["propertyName"] == "hs_object_id" && sort["direction"] == "ASCENDING" {
+        matching.sort_by_key(|(id, _)| *id);
+    }
     let page: Vec<Value> = matching
         .iter()
         .skip(after)
@@ -361,10 +388,16 @@ fn check(dir: &Path, source: &str, token: Option<&str>) -> (i32, Value, String) 
     let out = cmd.output().expect("run revalign");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
-        "the token is never printed"
-    );
+    // Whatever token was given never shows: not in output, not in the cache.
+    let mut written = format!("{stdout}{stderr}");
+    if let Ok(entries) = std::fs::read_dir(dir.join(".revalign/cache/hubspot")) {
+        for e in entries.flatten() {
+            written.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+        }
+    }
+    for t in [Some(TOKEN), token].into_iter().flatten() {
+        assert!(!written.contains(t), "the token is never printed or cached");
+    }
     let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
     (out.status.code().unwrap_or(-1), doc, stderr)
 }
@@ -413,12 +446,12 @@ fn statuses(doc: &Value) -> Vec<(String, String)> {
 fn acme_from_hubspot_equals_the_export_through_faults() {
     let hub = Arc::new(Mutex::new(acme_hub()));
     // Faults on the way, each recovered from: a 429 without Retry-After, one
-    // with it, a burst of 503s (five failures in a row: the sixth and last
-    // try of that request succeeds), then an answer slower than the timeout
-    // and a body cut off.
+    // with Retry-After: 3, a burst of 503s (five failures in a row: the sixth
+    // and last try of that request succeeds), then an answer slower than the
+    // timeout and a body cut off.
     hub.lock().expect("hub").faults = VecDeque::from(vec![
         Fault::TooMany(None),
-        Fault::TooMany(Some(1)),
+        Fault::TooMany(Some(3)),
         Fault::Unavailable,
         Fault::Unavailable,
         Fault::Unavailable,
@@ -452,18 +485,37 @@ fn acme_from_hubspot_equals_the_export_through_faults() {
 
     let h = hub.lock().expect("hub");
     assert!(h.faults.is_empty(), "every fault was met");
-    // 48,000 contacts by 200 past the 10,000 cap: the query started again
-    // after the last id at least four times.
-    let restarts = h
+    // Keyset paging: after the first page every search asks for the ids
+    // after the last one seen, sorted, and never pages by offset.
+    assert!(
+        h.bodies
+            .iter()
+            .all(|b| b["after"].is_null() && b["limit"] == 200)
+    );
+    assert!(
+        h.bodies
+            .iter()
+            .all(|b| b["sorts"][0]["direction"] == "ASCENDING")
+    );
+    let keyset = h
         .bodies
         .iter()
-        .filter(|b| b["filterGroups"][0]["filters"][0]["operator"] == "GT" && b["after"].is_null())
+        .filter(|b| b["filterGroups"][0]["filters"][0]["operator"] == "GT")
         .count();
-    assert!(restarts >= 4, "{restarts}");
-    assert!(h.bodies.iter().all(|b| b["limit"] == 200));
-    // The cache of what was fetched, ignored by git.
-    let cache = dir.path().join(".revalign/cache/hubspot");
-    assert!(cache.join("contacts.ndjson").is_file() && cache.join("deals.ndjson").is_file());
+    assert!(keyset >= 240, "{keyset}");
+    // The client kept to the search limit (5 a second) though the headers
+    // allowed 190 in 10 seconds: the stand-in never had to refuse it.
+    assert_eq!(h.limited, 0, "requests over the rate limit");
+    // Retry-After: 3 was waited for.
+    let at = h
+        .times
+        .iter()
+        .position(|(_, f)| *f == Some(Fault::TooMany(Some(3))))
+        .expect("the Retry-After fault");
+    let gap = h.times[at + 1].0 - h.times[at].0;
+    assert!(gap >= Duration::from_secs(3), "{gap:?}");
+    // The cache of what was fetched, ignored by git, with no partial file.
+    assert!(!cache.join("contacts.ndjson.partial").exists());
     assert_eq!(
         std::fs::read_to_string(dir.path().join(".revalign/.gitignore"))
             .expect("gitignore")
@@ -475,53 +527,87 @@ fn acme_from_hubspot_equals_the_export_through_faults() {
 
 #[test]
 fn what_cannot_be_fetched_is_an_error_never_a_number() {
-    let cases: [(Vec<Fault>, Option<&str>, &str, &str); 5] = [
+    /// The faults met, the token given, what the error says, its help, and
+    /// how many requests the client makes.
+    type Case<'a> = (Vec<Fault>, Option<&'a str>, &'a str, &'a str, Option<usize>);
+    let unavailable = vec![Fault::Unavailable; 6];
+    let cases: [Case; 8] = [
         (
             vec![],
             Some("pat-wrong"),
             "HubSpot refused the token in HUBSPOT_TOKEN",
             "export it as HUBSPOT_TOKEN",
+            Some(1),
         ),
         (
             vec![],
             None,
             "the environment variable HUBSPOT_TOKEN is not set",
             "private app token",
+            Some(0),
         ),
         (
             vec![Fault::Daily],
             Some(TOKEN),
             "daily API limit is used up (DAILY)",
             "after midnight",
+            Some(1),
+        ),
+        (
+            unavailable,
+            Some(TOKEN),
+            "the contacts search failed 6 times (last: HTTP 503)",
+            "run again later",
+            Some(6),
         ),
         (
             vec![Fault::Malformed],
             Some(TOKEN),
             "is not JSON",
             "run again",
+            Some(1),
         ),
         (
-            vec![Fault::RepeatCursor, Fault::RepeatCursor],
+            vec![Fault::Pass, Fault::RepeatPage],
             Some(TOKEN),
-            "same page cursor",
+            "out of order",
             "run again",
+            Some(2),
+        ),
+        (
+            vec![Fault::Pass, Fault::EmptyWithNext],
+            Some(TOKEN),
+            "empty page that says more records follow",
+            "run again",
+            Some(2),
+        ),
+        (
+            vec![Fault::Pass, Fault::ShortEnd],
+            Some(TOKEN),
+            "ended with 200 of the",
+            "run again",
+            Some(2),
         ),
     ];
-    for (faults, token, want, help) in cases {
+    for (faults, token, want, help, requests) in cases {
         let hub = Arc::new(Mutex::new(acme_hub()));
         hub.lock().expect("hub").faults = VecDeque::from(faults);
         let base = serve(Arc::clone(&hub));
         let dir = alignment(&base, "5s");
-        let started = Instant::now();
         let (code, doc, stderr) = check(dir.path(), "hubspot", token);
         assert_eq!(code, 3, "{want}: {stderr}");
-        for (status, note) in statuses(&doc) {
+        let all = statuses(&doc);
+        assert!(!all.is_empty(), "{want}: targets judged");
+        for (status, note) in all {
             assert_eq!(status, "error", "{want}: {note}");
             assert!(note.contains(want) && note.contains(help), "{want}: {note}");
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{want}: reported, not retried for long"
-        );
+        if let Some(n) = requests {
+            assert_eq!(
+                hub.lock().expect("hub").requests,
+                n,
+                "{want}: requests made"
+            );
+        }
     }
 }

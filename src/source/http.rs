@@ -33,6 +33,8 @@ pub struct Answer {
 #[derive(Debug)]
 pub struct Limiter {
     gap: Duration,
+    /// The least gap, whatever the headers say (an endpoint's own limit).
+    least: Duration,
     next: Instant,
 }
 
@@ -41,8 +43,17 @@ impl Limiter {
     pub fn new(max: u32, interval: Duration) -> Limiter {
         Limiter {
             gap: interval / max.max(1),
+            least: Duration::ZERO,
             next: Instant::now(),
         }
+    }
+
+    /// Never closer than `least` apart (HubSpot's search: 5 a second, below
+    /// the account's 10-second budget the headers describe).
+    pub fn floor(mut self, least: Duration) -> Limiter {
+        self.least = least;
+        self.gap = self.gap.max(least);
+        self
     }
 
     /// Waits for the next slot.
@@ -65,7 +76,7 @@ impl Limiter {
         if let (Some(max), Some(interval)) = (max, interval)
             && max > 0
         {
-            self.gap = interval / max;
+            self.gap = (interval / max).max(self.least);
         }
         if remaining == Some(0)
             && let Some(interval) = interval
@@ -209,8 +220,8 @@ impl Http {
                 self.vendor
             ),
             format!(
-                "{} may be down or slow; run again later (status page of {}), or raise the source's `timeout`",
-                self.vendor, self.vendor
+                "{} may be down, slow or rate-limiting this account; run again later, or raise the source's `timeout` if answers are slow",
+                self.vendor
             ),
         ))
     }

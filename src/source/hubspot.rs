@@ -8,10 +8,12 @@
 //! from there by the file source, so values are read, typed and checked
 //! exactly as in an export.
 //!
-//! Paging: the search API's `after` cursor, by `hs_object_id` ascending; its
-//! 10,000-result cap per query is worked around by keyset: the query starts
-//! again with `hs_object_id > <the last id>`. A page that does not parse, ids
-//! that do not rise, a cursor that repeats: an error, never part of a result.
+//! Paging: by keyset, `hs_object_id` ascending, every page asking for the ids
+//! after the last one seen (never the `after` offset, which shifts when
+//! records are deleted meanwhile and stops at the search's 10,000-result
+//! cap). A page that does not parse, ids that do not rise, an empty page that
+//! says more follow, a search that ends short of the total it reported: an
+//! error, never part of a result.
 //! Rate: 5 requests a second (the search API's documented limit) until the
 //! `X-HubSpot-RateLimit-*` headers say otherwise; a 429 is retried after its
 //! `Retry-After` or a backoff, except a `DAILY` one, which is reported.
@@ -33,8 +35,6 @@ use crate::model::record::Need;
 pub const BASE: &str = "https://api.hubapi.com";
 /// Results per search page (the API's maximum).
 const PAGE: usize = 200;
-/// Results one search query may page through.
-const CAP: usize = 10_000;
 
 /// A HubSpot account.
 pub struct HubSpotSource {
@@ -80,13 +80,20 @@ impl HubSpotSource {
                 ),
             ));
         };
-        let timeout = s
-            .timeout
-            .as_deref()
-            .and_then(|t| t.parse::<crate::model::duration::Duration>().ok())
-            .map_or(Duration::from_secs(30), |d| {
-                Duration::from_secs(d.as_secs().max(1))
-            });
+        let timeout = match s.timeout.as_deref() {
+            None => Duration::from_secs(30),
+            Some(t) => match t.parse::<crate::model::duration::Duration>() {
+                Ok(d) if d.as_secs() >= 1 => Duration::from_secs(d.as_secs()),
+                _ => {
+                    return Err(SourceError::new(
+                        format!(
+                            "source `{id}`: timeout `{t}` is not a duration of a second or more"
+                        ),
+                        "write it as `30s`, `2m`",
+                    ));
+                }
+            },
+        };
         Ok(HubSpotSource {
             id: id.to_string(),
             token_env,
@@ -219,126 +226,123 @@ impl HubSpotSource {
         };
         let properties = self.properties(kind, need);
         let url = format!("{}/crm/v3/objects/{object}/search", self.base);
+        // Written beside and renamed when whole: a failed run leaves the
+        // previous cache, never half of one.
+        let partial = out.with_extension("ndjson.partial");
         let mut file = std::io::BufWriter::new(
-            std::fs::File::create(out).map_err(|e| self.cache_error(out, &e))?,
+            std::fs::File::create(&partial).map_err(|e| self.cache_error(&partial, &e))?,
         );
+        // Keyset paging: every page asks for the records after the last id
+        // seen, so records deleted or merged meanwhile cannot shift a page
+        // (as an `after` offset would) and the search's 10,000-result cap
+        // never applies.
         let mut last: Option<u64> = None;
         let mut records = 0u64;
         loop {
-            // One query from `last` on (fixed for the query), paged until it
-            // ends or nears the cap.
-            let from = last;
-            let mut after: Option<String> = None;
-            let mut seen_in_query = 0usize;
-            let mut cursors: Vec<String> = Vec::new();
-            let more = loop {
-                let mut body = json!({
-                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                    "properties": properties,
-                    "limit": PAGE,
-                });
-                if let Some(l) = from {
-                    body["filterGroups"] = json!([{"filters": [
-                        {"propertyName": "hs_object_id", "operator": "GT", "value": l.to_string()}
-                    ]}]);
-                }
-                if let Some(a) = &after {
-                    body["after"] = json!(a);
-                }
-                let bytes = serde_json::to_vec(&body).unwrap_or_default();
-                let answer = http.send(
-                    what,
-                    |c| {
-                        c.post(&url)
-                            .bearer_auth(token)
-                            .header("content-type", "application/json")
-                            .body(bytes.clone())
-                    },
-                    // A daily quota does not come back in seconds.
-                    |a| !String::from_utf8_lossy(&a.body).contains("\"DAILY\""),
-                )?;
-                http.limiter.observe(
-                    header_u32(&answer.headers, "x-hubspot-ratelimit-max"),
-                    header_u32(&answer.headers, "x-hubspot-ratelimit-interval-milliseconds")
-                        .map(|ms| Duration::from_millis(u64::from(ms))),
-                    header_u32(&answer.headers, "x-hubspot-ratelimit-remaining"),
-                );
-                if answer.status != 200 {
-                    return Err(self.refused(what, &answer));
-                }
-                let page: Value = serde_json::from_slice(&answer.body).map_err(|e| {
-                    SourceError::new(
-                        format!("HubSpot: a page of {what} is not JSON ({e})"),
-                        "run again; if it persists, HubSpot's API is answering wrongly",
-                    )
-                })?;
-                let Some(results) = page["results"].as_array() else {
-                    return Err(SourceError::new(
-                        format!("HubSpot: a page of {what} has no `results`"),
-                        "check base_url: it must be HubSpot's API (https://api.hubapi.com)",
-                    ));
-                };
-                for r in results {
-                    let id = r["id"]
-                        .as_str()
-                        .and_then(|i| i.parse::<u64>().ok())
-                        .ok_or_else(|| {
-                            SourceError::new(
-                                format!("HubSpot: a record of {what} has no numeric id"),
-                                "report this as a bug",
-                            )
-                        })?;
-                    if last.is_some_and(|l| id <= l) {
-                        return Err(SourceError::new(
-                            format!(
-                                "HubSpot: {what} returned record {id} out of order (after {})",
-                                last.unwrap_or(0)
-                            ),
-                            "run again; a page that repeats or goes back cannot be trusted",
-                        ));
-                    }
-                    last = Some(id);
-                    let mut row = Map::new();
-                    row.insert(self.property(kind, "id", false), json!(id.to_string()));
-                    if let Some(props) = r["properties"].as_object() {
-                        for (k, v) in props {
-                            if k != "hs_object_id" {
-                                row.insert(k.clone(), v.clone());
-                            }
-                        }
-                    }
-                    serde_json::to_writer(&mut file, &Value::Object(row))
-                        .map_err(|e| self.cache_error(out, &e.into()))?;
-                    file.write_all(b"\n")
-                        .map_err(|e| self.cache_error(out, &e))?;
-                    records += 1;
-                }
-                seen_in_query += results.len();
-                match page["paging"]["next"]["after"].as_str() {
-                    Some(next) if !results.is_empty() => {
-                        if cursors.iter().any(|c| c == next) {
-                            return Err(SourceError::new(
-                                format!(
-                                    "HubSpot: {what} returned the same page cursor `{next}` twice"
-                                ),
-                                "run again; a cursor that repeats would loop or miss records",
-                            ));
-                        }
-                        cursors.push(next.to_string());
-                        if seen_in_query + PAGE > CAP {
-                            // The next page would pass the cap: start again after the last id.
-                            break true;
-                        }
-                        after = Some(next.to_string());
-                    }
-                    _ => break false,
-                }
+            let mut body = json!({
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                "properties": properties,
+                "limit": PAGE,
+            });
+            if let Some(l) = last {
+                body["filterGroups"] = json!([{"filters": [
+                    {"propertyName": "hs_object_id", "operator": "GT", "value": l.to_string()}
+                ]}]);
+            }
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let answer = http.send(
+                what,
+                |c| {
+                    c.post(&url)
+                        .bearer_auth(token)
+                        .header("content-type", "application/json")
+                        .body(bytes.clone())
+                },
+                // A daily quota does not come back in seconds.
+                |a| !String::from_utf8_lossy(&a.body).contains("\"DAILY\""),
+            )?;
+            http.limiter.observe(
+                header_u32(&answer.headers, "x-hubspot-ratelimit-max"),
+                header_u32(&answer.headers, "x-hubspot-ratelimit-interval-milliseconds")
+                    .map(|ms| Duration::from_millis(u64::from(ms))),
+                header_u32(&answer.headers, "x-hubspot-ratelimit-remaining"),
+            );
+            if answer.status != 200 {
+                return Err(self.refused(what, &answer));
+            }
+            let page: Value = serde_json::from_slice(&answer.body).map_err(|e| {
+                SourceError::new(
+                    format!("HubSpot: a page of {what} is not JSON ({e})"),
+                    "run again; if it persists, HubSpot's API is answering wrongly",
+                )
+            })?;
+            let Some(results) = page["results"].as_array() else {
+                return Err(SourceError::new(
+                    format!("HubSpot: a page of {what} has no `results`"),
+                    "check base_url: it must be HubSpot's API (https://api.hubapi.com)",
+                ));
             };
+            for r in results {
+                let id = r["id"]
+                    .as_str()
+                    .and_then(|i| i.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        SourceError::new(
+                            format!("HubSpot: a record of {what} has no numeric id"),
+                            "report this as a bug",
+                        )
+                    })?;
+                if last.is_some_and(|l| id <= l) {
+                    return Err(SourceError::new(
+                        format!(
+                            "HubSpot: {what} returned record {id} out of order (after {})",
+                            last.unwrap_or(0)
+                        ),
+                        "run again; a page that repeats or goes back cannot be trusted",
+                    ));
+                }
+                last = Some(id);
+                let mut row = Map::new();
+                row.insert(self.property(kind, "id", false), json!(id.to_string()));
+                if let Some(props) = r["properties"].as_object() {
+                    for (k, v) in props {
+                        if k != "hs_object_id" {
+                            row.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+                serde_json::to_writer(&mut file, &Value::Object(row))
+                    .map_err(|e| self.cache_error(out, &e.into()))?;
+                file.write_all(b"\n")
+                    .map_err(|e| self.cache_error(out, &e))?;
+                records += 1;
+            }
+            // The page must say whether more remain, and be whole.
+            let total = page["total"].as_u64();
+            let more = page["paging"]["next"]["after"].is_string();
+            if results.is_empty() && more {
+                return Err(SourceError::new(
+                    format!("HubSpot: {what} returned an empty page that says more records follow"),
+                    "run again; a page that skips cannot be trusted",
+                ));
+            }
+            if !more && total.is_some_and(|t| t > results.len() as u64) {
+                return Err(SourceError::new(
+                    format!(
+                        "HubSpot: {what} ended with {} of the {} records it reported",
+                        results.len(),
+                        total.unwrap_or(0)
+                    ),
+                    "run again; a search that stops short cannot be trusted",
+                ));
+            }
             if !more {
                 break;
             }
         }
-        file.flush().map_err(|e| self.cache_error(out, &e))?;
+        file.flush().map_err(|e| self.cache_error(&partial, &e))?;
+        drop(file);
+        std::fs::rename(&partial, out).map_err(|e| self.cache_error(out, &e))?;
         Ok(records)
     }
 
@@ -368,7 +372,7 @@ impl HubSpotSource {
         let mut http = Http::new(
             "HubSpot",
             self.timeout,
-            Limiter::new(5, Duration::from_secs(1)),
+            Limiter::new(5, Duration::from_secs(1)).floor(Duration::from_millis(200)),
         )?;
         let mut source = Source::empty(SourceKind::Ndjson);
         source.preset = Some(Preset::Hubspot);
