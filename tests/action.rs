@@ -190,7 +190,7 @@ fn the_action_validates_diffs_and_checks() {
 /// A loopback stand-in for the part of GitHub's REST API the comment and
 /// issue scripts use, holding its comments, issues and labels in memory.
 mod fake_github {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::Write;
     use std::net::TcpListener;
     use std::sync::{Arc, Mutex};
 
@@ -215,32 +215,15 @@ mod fake_github {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
+                let Some(crate::common::Request {
+                    method,
+                    target,
+                    auth,
+                    body: sent,
+                }) = crate::common::read_request(&stream)
+                else {
                     continue;
-                }
-                let mut parts = line.split_whitespace();
-                let (method, target) = (
-                    parts.next().unwrap_or("").to_string(),
-                    parts.next().unwrap_or("").to_string(),
-                );
-                let (mut length, mut auth) = (0usize, String::new());
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                        break;
-                    }
-                    let (k, v) = h.split_once(':').unwrap_or(("", ""));
-                    match k.to_ascii_lowercase().as_str() {
-                        "content-length" => length = v.trim().parse().unwrap_or(0),
-                        "authorization" => auth = v.trim().to_string(),
-                        _ => {}
-                    }
-                }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
-                let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                };
                 let (status, reply) = if auth != format!("Bearer {token}") {
                     (401, json!({"message": "Bad credentials"}))
                 } else {

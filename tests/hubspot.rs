@@ -11,7 +11,7 @@
 //! CSV export it comes from.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
@@ -155,28 +155,15 @@ fn serve(hub: Arc<Mutex<Hub>>) -> String {
 }
 
 fn handle(mut stream: std::net::TcpStream, hub: &Mutex<Hub>) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
+    let Some(common::Request {
+        target,
+        auth,
+        body: sent,
+        ..
+    }) = common::read_request(&stream)
+    else {
         return;
-    }
-    let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
-    let (mut length, mut auth) = (0usize, String::new());
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-            break;
-        }
-        let (k, v) = h.split_once(':').unwrap_or(("", ""));
-        match k.to_ascii_lowercase().as_str() {
-            "content-length" => length = v.trim().parse().unwrap_or(0),
-            "authorization" => auth = v.trim().to_string(),
-            _ => {}
-        }
-    }
-    let mut body = vec![0; length];
-    let _ = reader.read_exact(&mut body);
-    let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    };
 
     let mut extra = String::new();
     let (status, reply, fault) = {
