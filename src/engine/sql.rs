@@ -749,44 +749,30 @@ pub fn drift(
         .filter(|(_, (_, has))| *has)
         .map(|(rank, (stage, _))| (rank, b.d.epoch_ms(&b.col(stage, true))))
         .collect();
-    let rank = if present.is_empty() {
-        "NULL::int4".to_string()
-    } else {
-        format!(
-            "CASE {} END",
-            present
-                .iter()
-                .rev()
-                .map(|(r, t)| format!("WHEN {t} IS NOT NULL THEN {r}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        )
-    };
-    let entered = if present.is_empty() {
-        "NULL::int8".to_string()
-    } else {
-        format!(
-            "COALESCE({})",
-            present
-                .iter()
-                .rev()
-                .map(|(_, t)| t.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    let left = if reasons.is_empty() {
-        "false".to_string()
-    } else {
-        format!(
-            "({})",
-            reasons
-                .iter()
-                .map(|r| format!("{} IS NOT NULL", b.d.text(&ident(r))))
-                .collect::<Vec<_>>()
-                .join(" OR ")
-        )
-    };
+    // The furthest stage first: its rank, its time.
+    let rank = joined(
+        present
+            .iter()
+            .rev()
+            .map(|(r, t)| format!("WHEN {t} IS NOT NULL THEN {r}")),
+        " ",
+        ("CASE ", " END"),
+        "NULL::int4",
+    );
+    let entered = joined(
+        present.iter().rev().map(|(_, t)| t.clone()),
+        ", ",
+        ("COALESCE(", ")"),
+        "NULL::int8",
+    );
+    let left = joined(
+        reasons
+            .iter()
+            .map(|r| format!("{} IS NOT NULL", b.d.text(&ident(r)))),
+        " OR ",
+        ("(", ")"),
+        "false",
+    );
     let ok = format!(
         "CASE ({rank}) {} END",
         checks
@@ -862,6 +848,21 @@ pub fn drift(
             params: b.params,
         },
         example_fields,
+    }
+}
+
+/// The parts joined by `sep` inside `wrap`, or `empty` when there are none.
+fn joined(
+    parts: impl Iterator<Item = String>,
+    sep: &str,
+    wrap: (&str, &str),
+    empty: &str,
+) -> String {
+    let parts: Vec<String> = parts.collect();
+    if parts.is_empty() {
+        empty.to_string()
+    } else {
+        format!("{}{}{}", wrap.0, parts.join(sep), wrap.1)
     }
 }
 
