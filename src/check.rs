@@ -47,6 +47,8 @@ pub struct Selection {
     pub own_periods: bool,
     /// Collect the SQL that warehouse sources would run, instead of running it.
     pub show_sql: bool,
+    /// How API sources fetch (`--refresh`).
+    pub fetch: source::Fetch,
 }
 
 /// One target judged for one period.
@@ -625,7 +627,7 @@ pub fn run(
                 format!("no source `{sid}` in revalign.toml"),
                 "declare it as [source.<id>] or fix the reference",
             )),
-            Some(s) => source::open(sid, s, dir, &org_tz),
+            Some(s) => source::open(sid, s, dir, &org_tz, sel.fetch),
         };
         let src = match opened {
             Ok(s) => s,

@@ -1,62 +1,30 @@
-//! The `hubspot` source against a HubSpot stand-in on loopback that speaks
-//! the CRM v3 search API's documented shapes: search bodies (filterGroups,
-//! sorts, properties, limit, after), `paging.next.after`, the 10,000-result
-//! cap (400 past it), the `X-HubSpot-RateLimit-*` headers and a rate limit it
-//! enforces with 429s, error bodies (`category`, `policyName`). Faults are
-//! queued per test: 429 with and without `Retry-After`, bursts of 503,
-//! answers slower than the timeout, bodies cut off, malformed JSON, a
-//! repeating cursor, the DAILY quota, a refused token.
+//! The `hubspot` source against a HubSpot stand-in on loopback
+//! (`tests/fake/hubspot.rs`) that speaks the CRM v3 API's documented shapes:
+//! the objects list and its cursors, the search with its filters, keyset and
+//! 10,000-result cap, the rate-limit headers and limits it enforces with
+//! 429s, error bodies; with faults queued per test.
 //!
 //! The Acme data served as contacts and deals gives the same scorecard as the
-//! CSV export it comes from.
+//! CSV export it comes from, fetched whole, through faults, and brought up to
+//! date incrementally (which must leave the same cache as a full fetch).
 
 use std::collections::VecDeque;
-use std::io::Write;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
 mod common;
+#[path = "fake/hubspot.rs"]
+mod fake;
+use common::http;
 
-const TOKEN: &str = "pat-na1-fake-0000-test-token";
+use fake::{Fault, Hub, Rec, TOKEN, serve};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Fault {
-    /// An ordinary answer (spaces out the faults between requests).
-    Pass,
-    TooMany(Option<u32>),
-    Daily,
-    Unavailable,
-    Slow(u64),
-    CutOff,
-    Malformed,
-    /// The previous page again (as if the keyset filter were ignored).
-    RepeatPage,
-    /// No records, yet a next page announced.
-    EmptyWithNext,
-    /// The last page, though the total says more remain.
-    ShortEnd,
-}
-
-#[derive(Default)]
-struct Hub {
-    contacts: Vec<(u64, Map<String, Value>)>,
-    deals: Vec<(u64, Map<String, Value>)>,
-    faults: VecDeque<Fault>,
-    /// Requests allowed per second (429 beyond).
-    per_second: usize,
-    recent: VecDeque<Instant>,
-    requests: usize,
-    limited: usize,
-    bodies: Vec<Value>,
-    /// When each request came, and the fault it met.
-    times: Vec<(Instant, Option<Fault>)>,
-    previous: Option<Value>,
-}
+/// When the Acme records were last modified, long before any sync.
+const MODIFIED: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
 /// HubSpot's time format: ISO 8601 with milliseconds and Z.
 fn hubspot_time(v: &str) -> Value {
@@ -66,10 +34,7 @@ fn hubspot_time(v: &str) -> Value {
     json!(v.replace('Z', ".000Z"))
 }
 
-fn records(
-    csv: &Path,
-    map: impl Fn(&str, &str) -> Option<(String, Value)>,
-) -> Vec<(u64, Map<String, Value>)> {
+fn records(csv: &Path, map: impl Fn(&str, &str) -> Option<(String, Value)>) -> Vec<Rec> {
     let text = std::fs::read_to_string(csv).expect("csv");
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let headers: Vec<String> = rdr
@@ -88,12 +53,18 @@ fn records(
                     props.insert(k, v);
                 }
             }
-            (id, props)
+            Rec {
+                id,
+                props,
+                modified: MODIFIED,
+                archived: false,
+            }
         })
         .collect()
 }
 
-/// Acme's export as HubSpot contacts and deals.
+/// Acme's export as HubSpot contacts and deals, in an account allowing 50
+/// requests a second (500 per 10 s in its headers).
 fn acme_hub() -> Hub {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme/data");
     let text = |v: &str| if v.is_empty() { Value::Null } else { json!(v) };
@@ -111,224 +82,19 @@ fn acme_hub() -> Hub {
         };
         Some((name.to_string(), hubspot_time(v)))
     });
-    let deals = records(&data.join("deals.csv"), |h, v| match h {
+    let mut deals = records(&data.join("deals.csv"), |h, v| match h {
         "created_at" => Some(("createdate".into(), hubspot_time(v))),
         "closed_at" => Some(("closedate".into(), hubspot_time(v))),
         "currency" => Some(("deal_currency_code".into(), text(v))),
         "won" => Some(("hs_is_closed_won".into(), text(v))),
         other => Some((other.to_string(), text(v))),
     });
-    let mut deals = deals;
-    let mut contacts = contacts;
-    // Stored out of order: the search sorts only when asked to.
-    let mut rng = fastrand::Rng::with_seed(11);
-    rng.shuffle(&mut contacts);
-    rng.shuffle(&mut deals);
-    for (_, p) in &mut deals {
+    for d in &mut deals {
         // Closed when it has a close date, as the export reads it.
-        let closed = !p["closedate"].is_null();
-        p.insert("hs_is_closed".into(), json!(closed.to_string()));
+        let closed = !d.props["closedate"].is_null();
+        d.props.insert("hs_is_closed".into(), json!(closed.to_string()));
     }
-    Hub {
-        contacts,
-        deals,
-        // HubSpot's search allows 5 a second; the stand-in refuses beyond 6
-        // (a margin for loopback jitter), so a client that ignores the
-        // search limit meets 429s, counted below.
-        per_second: 6,
-        ..Hub::default()
-    }
-}
-
-/// Serves the hub until the test process ends; returns its base URL.
-fn serve(hub: Arc<Mutex<Hub>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let hub = Arc::clone(&hub);
-            std::thread::spawn(move || handle(stream, &hub));
-        }
-    });
-    base
-}
-
-fn handle(mut stream: std::net::TcpStream, hub: &Mutex<Hub>) {
-    let Some(common::Request {
-        target,
-        auth,
-        body: sent,
-        ..
-    }) = common::read_request(&stream)
-    else {
-        return;
-    };
-
-    let mut extra = String::new();
-    let (status, reply, fault) = {
-        let mut h = hub.lock().expect("hub");
-        h.requests += 1;
-        h.bodies.push(sent.clone());
-        let now = Instant::now();
-        while h
-            .recent
-            .front()
-            .is_some_and(|t| now - *t >= Duration::from_secs(1))
-        {
-            h.recent.pop_front();
-        }
-        // The headers describe the account's 10-second budget, as HubSpot's do.
-        extra.push_str(
-            "X-HubSpot-RateLimit-Max: 190\r\nX-HubSpot-RateLimit-Interval-Milliseconds: 10000\r\nX-HubSpot-RateLimit-Remaining: 150\r\n",
-        );
-        let served = if auth != format!("Bearer {TOKEN}") {
-            (
-                401,
-                json!({"status": "error", "message": "Authentication credentials not found.", "category": "INVALID_AUTHENTICATION"}),
-                None,
-            )
-        } else if h.recent.len() >= h.per_second {
-            h.limited += 1;
-            (
-                429,
-                json!({"status": "error", "message": "You have reached your secondly limit.", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}),
-                None,
-            )
-        } else {
-            h.recent.push_back(now);
-            // A fault is met only by a request that got this far.
-            let fault = h.faults.pop_front();
-            match fault {
-                Some(Fault::TooMany(after)) => {
-                    if let Some(s) = after {
-                        extra.push_str(&format!("Retry-After: {s}\r\n"));
-                    }
-                    (
-                        429,
-                        json!({"status": "error", "message": "You have reached your secondly limit.", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}),
-                        fault,
-                    )
-                }
-                Some(Fault::Daily) => (
-                    429,
-                    json!({"status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT", "policyName": "DAILY"}),
-                    fault,
-                ),
-                Some(Fault::Unavailable) => (
-                    503,
-                    json!({"status": "error", "message": "Service unavailable"}),
-                    fault,
-                ),
-                Some(Fault::RepeatPage) => (200, h.previous.clone().unwrap_or(Value::Null), fault),
-                Some(Fault::EmptyWithNext) => (
-                    200,
-                    json!({"total": 5, "results": [], "paging": {"next": {"after": "5"}}}),
-                    fault,
-                ),
-                other => {
-                    let (s, mut v) = search(&h, &target, &sent);
-                    if other == Some(Fault::ShortEnd) {
-                        v.as_object_mut().map(|o| o.remove("paging"));
-                    }
-                    if s == 200 {
-                        h.previous = Some(v.clone());
-                    }
-                    (s, v, other)
-                }
-            }
-        };
-        h.times.push((now, served.2));
-        served
-    };
-    let mut text = reply.to_string();
-    match fault {
-        Some(Fault::Slow(ms)) => std::thread::sleep(Duration::from_millis(ms)),
-        Some(Fault::Malformed) => text = text[..text.len() / 2].to_string() + "}",
-        _ => {}
-    }
-    let declared = if fault == Some(Fault::CutOff) {
-        text.len() * 2
-    } else {
-        text.len()
-    };
-    if fault == Some(Fault::CutOff) {
-        text.truncate(text.len() / 2);
-    }
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}Content-Length: {declared}\r\nConnection: close\r\n\r\n{text}"
-    );
-    let _ = stream.flush();
-}
-
-/// POST /crm/v3/objects/{contacts|deals}/search.
-fn search(h: &Hub, target: &str, sent: &Value) -> (u16, Value) {
-    let list = match target {
-        "/crm/v3/objects/contacts/search" => &h.contacts,
-        "/crm/v3/objects/deals/search" => &h.deals,
-        _ => {
-            return (
-                404,
-                json!({"status": "error", "message": "Not found", "category": "OBJECT_NOT_FOUND"}),
-            );
-        }
-    };
-    let after: usize = sent["after"]
-        .as_str()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(0);
-    let limit = sent["limit"].as_u64().unwrap_or(10).min(200) as usize;
-    if after + limit > 10_000 {
-        return (
-            400,
-            json!({"status": "error", "message": "Cannot page past 10000 results", "category": "VALIDATION_ERROR"}),
-        );
-    }
-    let gt: u64 = sent["filterGroups"][0]["filters"]
-        .as_array()
-        .and_then(|fs| {
-            fs.iter()
-                .find(|f| f["propertyName"] == "hs_object_id" && f["operator"] == "GT")
-        })
-        .and_then(|f| f["value"].as_str())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let props: Vec<String> = sent["properties"]
-        .as_array()
-        .map(|p| {
-            p.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut matching: Vec<&(u64, Map<String, Value>)> =
-        list.iter().filter(|(id, _)| *id > gt).collect();
-    let sort = &sent["sorts"][0];
-    if sort["propertyName"] == "hs_object_id" && sort["direction"] == "ASCENDING" {
-        matching.sort_by_key(|(id, _)| *id);
-    }
-    let page: Vec<Value> = matching
-        .iter()
-        .skip(after)
-        .take(limit)
-        .map(|(id, p)| {
-            let mut out = Map::new();
-            out.insert("hs_object_id".into(), json!(id.to_string()));
-            for name in &props {
-                // Requested properties come back, null when unset; unknown ones do not.
-                if let Some(v) = p.get(name) {
-                    out.insert(name.clone(), v.clone());
-                }
-            }
-            json!({"id": id.to_string(), "properties": out, "archived": false})
-        })
-        .collect();
-    let mut reply = json!({"total": matching.len(), "results": page});
-    if after + limit < matching.len() {
-        reply["paging"] = json!({"next": {"after": (after + limit).to_string()}});
-    }
-    (200, reply)
+    Hub::new(contacts, deals, 50)
 }
 
 /// Acme with its export replaced by a `hubspot` source at `base`.
@@ -351,6 +117,15 @@ fn alignment(base: &str, timeout: &str) -> tempfile::TempDir {
 }
 
 fn check(dir: &Path, source: &str, token: Option<&str>) -> (i32, Value, String) {
+    check_with(dir, source, token, &[])
+}
+
+fn check_with(
+    dir: &Path,
+    source: &str,
+    token: Option<&str>,
+    extra: &[&str],
+) -> (i32, Value, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_revalign"));
     cmd.args([
         "check",
@@ -366,6 +141,7 @@ fn check(dir: &Path, source: &str, token: Option<&str>) -> (i32, Value, String) 
         "--source",
         source,
     ])
+    .args(extra)
     .current_dir(dir)
     .env_clear()
     .env("PATH", std::env::var_os("PATH").unwrap_or_default());
@@ -429,6 +205,13 @@ fn statuses(doc: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The cache's contacts and deals files.
+fn cached(dir: &Path) -> (String, String) {
+    let cache = dir.join(".revalign/cache/hubspot");
+    let read = |f: &str| std::fs::read_to_string(cache.join(f)).unwrap_or_default();
+    (read("contacts.ndjson"), read("deals.ndjson"))
+}
+
 #[test]
 fn acme_from_hubspot_equals_the_export_through_faults() {
     let hub = Arc::new(Mutex::new(acme_hub()));
@@ -437,6 +220,7 @@ fn acme_from_hubspot_equals_the_export_through_faults() {
     // and last try of that request succeeds), then an answer slower than the
     // timeout and a body cut off.
     hub.lock().expect("hub").faults = VecDeque::from(vec![
+        Fault::Pass,
         Fault::TooMany(None),
         Fault::TooMany(Some(3)),
         Fault::Unavailable,
@@ -456,53 +240,64 @@ fn acme_from_hubspot_equals_the_export_through_faults() {
         "acme misses targets in October: {stderr} {first_error:?}"
     );
     let (_, csv, _) = check(dir.path(), "crm_export", None);
-    let cache = dir.path().join(".revalign/cache/hubspot");
-    let lines = |f: &str| {
-        std::fs::read_to_string(cache.join(f))
-            .map(|t| t.lines().count())
-            .unwrap_or(0)
-    };
+    let (contacts, deals) = cached(dir.path());
     assert_eq!(
-        (lines("contacts.ndjson"), lines("deals.ndjson")),
+        (contacts.lines().count(), deals.lines().count()),
         (48_000, 1_709),
         "every record fetched, once"
     );
     assert_eq!(numbers(&api), numbers(&csv));
     assert!(numbers(&api).len() > 40);
+    // Progress went to standard error, in plain lines (not a terminal).
+    assert!(
+        stderr.contains("hubspot: contacts: fetching 48000 records")
+            && stderr.contains("hubspot: contacts: 48000 records fetched in"),
+        "{stderr}"
+    );
 
-    let h = hub.lock().expect("hub");
-    assert!(h.faults.is_empty(), "every fault was met");
-    // Keyset paging: after the first page every search asks for the ids
-    // after the last one seen, sorted, and never pages by offset.
-    assert!(
-        h.bodies
+    {
+        let h = hub.lock().expect("hub");
+        assert!(h.faults.is_empty(), "every fault was met");
+        // Every record from the objects list, 100 a page, by its cursor: one
+        // count for each kind, then the pages.
+        let lists: Vec<&fake::Served> = h.served.iter().filter(|s| s.method == "GET").collect();
+        let ok = |path: &str| {
+            lists
+                .iter()
+                .filter(|s| {
+                    s.path == path
+                        && s.status == 200
+                        && !matches!(s.fault, Some(Fault::Slow(_) | Fault::CutOff))
+                })
+                .count()
+        };
+        assert_eq!(ok("/crm/v3/objects/contacts"), 480);
+        assert_eq!(ok("/crm/v3/objects/deals"), 18);
+        assert!(lists.iter().all(|s| {
+            s.query.contains(&("limit".into(), "100".into()))
+                && s.query.contains(&("archived".into(), "false".into()))
+        }));
+        assert_eq!(
+            h.served.iter().filter(|s| s.method == "POST").count(),
+            2,
+            "one count per kind"
+        );
+        // The client kept to the account's budget (50 a second, in the
+        // headers): the stand-in never had to refuse it.
+        assert_eq!(h.limited, 0, "requests over the rate limit");
+        // Retry-After: 3 was waited for.
+        let at = h
+            .served
             .iter()
-            .all(|b| b["after"].is_null() && b["limit"] == 200)
-    );
-    assert!(
-        h.bodies
-            .iter()
-            .all(|b| b["sorts"][0]["direction"] == "ASCENDING")
-    );
-    let keyset = h
-        .bodies
-        .iter()
-        .filter(|b| b["filterGroups"][0]["filters"][0]["operator"] == "GT")
-        .count();
-    assert!(keyset >= 240, "{keyset}");
-    // The client kept to the search limit (5 a second) though the headers
-    // allowed 190 in 10 seconds: the stand-in never had to refuse it.
-    assert_eq!(h.limited, 0, "requests over the rate limit");
-    // Retry-After: 3 was waited for.
-    let at = h
-        .times
-        .iter()
-        .position(|(_, f)| *f == Some(Fault::TooMany(Some(3))))
-        .expect("the Retry-After fault");
-    let gap = h.times[at + 1].0 - h.times[at].0;
-    assert!(gap >= Duration::from_secs(3), "{gap:?}");
+            .position(|s| s.fault == Some(Fault::TooMany(Some(3))))
+            .expect("the Retry-After fault");
+        let gap = h.served[at + 1].at - h.served[at].at;
+        assert!(gap >= Duration::from_secs(3), "{gap:?}");
+    }
     // The cache of what was fetched, ignored by git, with no partial file.
+    let cache = dir.path().join(".revalign/cache/hubspot");
     assert!(!cache.join("contacts.ndjson.partial").exists());
+    assert!(cache.join("contacts.meta.json").exists());
     assert_eq!(
         std::fs::read_to_string(dir.path().join(".revalign/.gitignore"))
             .expect("gitignore")
@@ -510,70 +305,237 @@ fn acme_from_hubspot_equals_the_export_through_faults() {
             .last(),
         Some("*")
     );
+
+    // Run again: nothing changed, so per kind one search for what changed
+    // and one page of archived records; the same numbers.
+    let before = hub.lock().expect("hub").served.len();
+    let (_, again, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert_eq!(numbers(&again), numbers(&csv), "{stderr}");
+    assert!(stderr.contains("0 changed since"), "{stderr}");
+    let h = hub.lock().expect("hub");
+    let since: Vec<String> = h.served[before..]
+        .iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    assert_eq!(
+        since,
+        [
+            "POST /crm/v3/objects/contacts/search",
+            "GET /crm/v3/objects/contacts",
+            "POST /crm/v3/objects/deals/search",
+            "GET /crm/v3/objects/deals",
+        ]
+    );
+}
+
+#[test]
+fn an_incremental_fetch_leaves_the_cache_a_full_one_would() {
+    let hub = Arc::new(Mutex::new(acme_hub()));
+    let base = serve(Arc::clone(&hub));
+    let dir = alignment(&base, "5s");
+    let (_, first, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert!(numbers(&first).len() > 40, "{stderr}");
+
+    // Meanwhile in HubSpot: 12,000 contacts change (more than one search
+    // may return: keyset paging must go past the 10,000 cap), 40 are
+    // deleted, 25 are created, 30 deals change.
+    let now = fake::now_ms();
+    {
+        let mut h = hub.lock().expect("hub");
+        let mut ids: Vec<usize> = (0..h.contacts.len()).collect();
+        fastrand::Rng::with_seed(5).shuffle(&mut ids);
+        for (n, &i) in ids.iter().take(12_040).enumerate() {
+            let r = &mut h.contacts[i];
+            r.modified = now;
+            if n < 40 {
+                r.archived = true;
+            } else {
+                // Every changed contact became an MQL on 14 October.
+                r.props.insert(
+                    "hs_lifecyclestage_marketingqualifiedlead_date".into(),
+                    json!("2026-10-14T15:00:00.000Z"),
+                );
+            }
+        }
+        let top = h.contacts.iter().map(|r| r.id).max().unwrap_or(0);
+        let template = h.contacts[ids[20_000]].props.clone();
+        for k in 1..=25 {
+            let mut props = template.clone();
+            props.insert("createdate".into(), json!("2026-10-20T12:00:00.000Z"));
+            h.contacts.push(Rec {
+                id: top + k,
+                props,
+                modified: now,
+                archived: false,
+            });
+        }
+        for d in h.deals.iter_mut().take(30) {
+            d.modified = now;
+            d.props.insert("amount".into(), json!("12345.5"));
+        }
+    }
+    let before = hub.lock().expect("hub").served.len();
+    let (_, updated, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert!(stderr.contains("12025 changed since"), "{stderr}");
+    assert!(stderr.contains("40 archived"), "{stderr}");
+    assert_ne!(numbers(&updated), numbers(&first), "the changes matter");
+    let incremental = cached(dir.path());
+    {
+        let h = hub.lock().expect("hub");
+        let served = &h.served[before..];
+        let searches: Vec<&fake::Served> = served
+            .iter()
+            .filter(|s| s.path == "/crm/v3/objects/contacts/search")
+            .collect();
+        // 12,025 changed contacts, 200 a page.
+        assert_eq!(searches.len(), 61);
+        assert!(searches.iter().all(|s| s.body["after"].is_null()), "keyset, no offsets");
+        assert!(searches.iter().all(|s| s.status == 200));
+        // The modified-since filter on every page, from before the last sync.
+        assert!(searches.iter().all(|s| {
+            let f = &s.body["filterGroups"][0]["filters"][0];
+            f["propertyName"] == "lastmodifieddate"
+                && f["operator"] == "GTE"
+                && f["value"].as_str().and_then(|v| v.parse::<i64>().ok()).is_some_and(|v| v < now)
+        }));
+        // No full listing: only the archived records, one page each kind.
+        let lists: Vec<&fake::Served> = served.iter().filter(|s| s.method == "GET").collect();
+        assert_eq!(lists.len(), 2);
+        assert!(lists
+            .iter()
+            .all(|s| s.query.contains(&("archived".into(), "true".into()))));
+        assert_eq!(h.limited, 0);
+    }
+
+    // --refresh fetches everything again: the same cache, the same numbers.
+    let (_, full, stderr) = check_with(dir.path(), "hubspot", Some(TOKEN), &["--refresh"]);
+    assert!(stderr.contains("fetching every record again: --refresh was given"), "{stderr}");
+    assert_eq!(numbers(&full), numbers(&updated));
+    let refreshed = cached(dir.path());
+    assert_eq!(refreshed.0.lines().count(), 48_000 - 40 + 25);
+    assert!(incremental == refreshed, "the incremental cache equals a full fetch");
+}
+
+#[test]
+fn a_corrupt_or_foreign_cache_is_rebuilt_never_trusted() {
+    let hub = Arc::new(Mutex::new(acme_hub()));
+    let base = serve(Arc::clone(&hub));
+    let dir = alignment(&base, "5s");
+    let (_, csv, _) = check(dir.path(), "crm_export", None);
+    let (_, _, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert!(!stderr.contains("again"), "{stderr}");
+    let cache = dir.path().join(".revalign/cache/hubspot");
+    let full_lists = |hub: &Mutex<Hub>| {
+        hub.lock()
+            .expect("hub")
+            .served
+            .iter()
+            .filter(|s| s.query.contains(&("archived".into(), "false".into())))
+            .count()
+    };
+
+    // Edited: one value changed by hand.
+    let contacts = cache.join("contacts.ndjson");
+    let text = std::fs::read_to_string(&contacts).expect("cache");
+    std::fs::write(&contacts, text.replacen("2026-10", "2026-09", 1)).expect("edit");
+    let lists = full_lists(&hub);
+    let (_, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert!(
+        stderr.contains("contacts: fetching every record again: its records differ from what was written"),
+        "{stderr}"
+    );
+    assert_eq!(full_lists(&hub) - lists, 480, "contacts listed again");
+    assert_eq!(numbers(&api), numbers(&csv));
+
+    // Cut short, as by a full disk.
+    std::fs::write(&contacts, &text[..text.len() / 2]).expect("cut");
+    let (_, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert!(stderr.contains("its records differ"), "{stderr}");
+    assert_eq!(numbers(&api), numbers(&csv));
+
+    // Foreign: written for another account's API.
+    let meta_path = cache.join("deals.meta.json");
+    let mut meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).expect("meta")).expect("json");
+    meta["origin"] = json!("https://api-eu1.hubapi.com");
+    std::fs::write(&meta_path, meta.to_string()).expect("write");
+    let (_, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert!(
+        stderr.contains("deals: fetching every record again: it holds records of hubspot at https://api-eu1.hubapi.com"),
+        "{stderr}"
+    );
+    assert_eq!(numbers(&api), numbers(&csv));
+
+    // Its description torn.
+    std::fs::write(&meta_path, "{\"format\": 1, \"vend").expect("tear");
+    let (_, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert!(stderr.contains("its description is missing or unreadable"), "{stderr}");
+    assert_eq!(numbers(&api), numbers(&csv));
 }
 
 #[test]
 fn what_cannot_be_fetched_is_an_error_never_a_number() {
     /// The faults met, the token given, what the error says, its help, and
     /// how many requests the client makes.
-    type Case<'a> = (Vec<Fault>, Option<&'a str>, &'a str, &'a str, Option<usize>);
-    let unavailable = vec![Fault::Unavailable; 6];
+    type Case<'a> = (Vec<Fault>, Option<&'a str>, &'a str, &'a str, usize);
     let cases: [Case; 8] = [
         (
             vec![],
             Some("pat-wrong"),
             "HubSpot refused the token in HUBSPOT_TOKEN",
             "export it as HUBSPOT_TOKEN",
-            Some(1),
+            1,
         ),
         (
             vec![],
             None,
             "the environment variable HUBSPOT_TOKEN is not set",
             "private app token",
-            Some(0),
+            0,
         ),
         (
             vec![Fault::Daily],
             Some(TOKEN),
             "daily API limit is used up (DAILY)",
             "after midnight",
-            Some(1),
+            1,
         ),
         (
-            unavailable,
+            vec![Fault::Unavailable; 6],
             Some(TOKEN),
-            "the contacts search failed 6 times (last: HTTP 503)",
+            "the contacts count failed 6 times (last: HTTP 503)",
             "run again later",
-            Some(6),
+            6,
         ),
         (
-            vec![Fault::Malformed],
+            vec![Fault::Pass, Fault::Malformed],
             Some(TOKEN),
             "is not JSON",
             "run again",
-            Some(1),
+            2,
         ),
         (
-            vec![Fault::Pass, Fault::RepeatPage],
+            vec![Fault::Pass, Fault::Pass, Fault::RepeatPage],
             Some(TOKEN),
-            "out of order",
+            "the contacts list repeated the cursor",
             "run again",
-            Some(2),
+            3,
         ),
         (
-            vec![Fault::Pass, Fault::EmptyWithNext],
+            vec![Fault::Pass, Fault::Pass, Fault::EmptyWithNext],
             Some(TOKEN),
             "empty page that says more records follow",
             "run again",
-            Some(2),
+            3,
         ),
         (
-            vec![Fault::Pass, Fault::ShortEnd],
+            // The listing's second page comes without its cursor: it looks
+            // like the end, but a new count says otherwise.
+            vec![Fault::Pass, Fault::Pass, Fault::ShortEnd],
             Some(TOKEN),
-            "ended with 200 of the",
+            "the contacts list ended with 200 of the 48000 records it holds",
             "run again",
-            Some(2),
+            4,
         ),
     ];
     for (faults, token, want, help, requests) in cases {
@@ -589,12 +551,29 @@ fn what_cannot_be_fetched_is_an_error_never_a_number() {
             assert_eq!(status, "error", "{want}: {note}");
             assert!(note.contains(want) && note.contains(help), "{want}: {note}");
         }
-        if let Some(n) = requests {
-            assert_eq!(
-                hub.lock().expect("hub").requests,
-                n,
-                "{want}: requests made"
-            );
-        }
+        assert_eq!(
+            hub.lock().expect("hub").served.len(),
+            requests,
+            "{want}: requests made"
+        );
+        // A failed fetch leaves no cache to trust and no partial file.
+        let cache = dir.path().join(".revalign/cache/hubspot");
+        assert!(!cache.join("contacts.ndjson").exists(), "{want}");
+        assert!(!cache.join("contacts.ndjson.partial").exists(), "{want}");
+    }
+}
+
+#[test]
+fn a_token_is_never_sent_in_clear_over_a_network() {
+    let dir = alignment("http://api.hubapi.com", "5s");
+    let (code, doc, _) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert_eq!(code, 3);
+    for (status, note) in statuses(&doc) {
+        assert_eq!(status, "error");
+        assert!(
+            note.contains("base_url `http://api.hubapi.com` is http, which would send the token unencrypted")
+                && note.contains("use an https URL"),
+            "{note}"
+        );
     }
 }

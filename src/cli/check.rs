@@ -13,6 +13,7 @@ use crate::model::scorecard::Status;
 use crate::model::{Period, Severity};
 use crate::render;
 use crate::render::scorecard;
+use crate::source::Fetch;
 
 /// Measure every goal and SLA commitment from its data source and hold it
 /// against its target: pass, warn (met the target, not the warn threshold, or
@@ -76,6 +77,10 @@ pub struct Args {
     /// targets, with its bound values, instead of running it.
     #[arg(long, conflicts_with = "explain")]
     pub show_sql: bool,
+    /// API sources (hubspot): fetch every record again instead of only what
+    /// changed since the cache in .revalign/cache/ was synced.
+    #[arg(long)]
+    pub refresh: bool,
     /// Judge as if it were this time (`2026-11-01`, `2026-11-01T09:00:00Z`) [default: now].
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
@@ -111,6 +116,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         drift: !args.no_drift,
         own_periods: false,
         show_sql: args.show_sql,
+        fetch: Fetch {
+            refresh: args.refresh,
+            ..Fetch::default()
+        },
     };
     let repo = if args.as_declared {
         match j.repo() {

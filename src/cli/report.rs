@@ -10,6 +10,7 @@ use crate::git::{GitError, HistoryOptions, Repo, parse_time};
 use crate::model::scorecard::Status;
 use crate::render::report::{self, Breach, Changes, MARKER, Report, Targets};
 use crate::render::scorecard::series;
+use crate::source::Fetch;
 
 /// The pack for the joint sales and marketing meeting: the scorecard of the
 /// current and previous periods; for each goal and commitment a chart of its
@@ -57,6 +58,10 @@ pub struct Args {
     /// (for an alignment whose git history is shorter than the periods shown).
     #[arg(long)]
     pub todays_targets: bool,
+    /// API sources (hubspot): fetch every record again instead of only what
+    /// changed since the cache in .revalign/cache/ was synced.
+    #[arg(long)]
+    pub refresh: bool,
     /// Report as if it were this time (`2026-11-01`, `2026-11-01T09:00:00Z`) [default: now].
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
@@ -160,6 +165,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
         drift: true,
         own_periods: true,
         show_sql: false,
+        fetch: Fetch {
+            refresh: args.refresh,
+            ..Fetch::default()
+        },
     };
     let mut card = match j.check(&sel, declared.as_mut()) {
         Ok(c) => c,
@@ -189,6 +198,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Output {
             drift: false,
             own_periods: false,
             show_sql: false,
+            // The records were fetched for the scorecard a moment ago.
+            fetch: Fetch::default(),
         };
         let records = match j.check(&one, declared.as_mut()) {
             Ok(c) => c.explained,

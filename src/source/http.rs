@@ -29,10 +29,27 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
+/// What a vendor's rate-limit headers say: `max` requests per `interval`,
+/// `remaining` of them left in the current one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rate {
+    /// Requests allowed per interval.
+    pub max: Option<u32>,
+    /// The interval.
+    pub interval: Option<Duration>,
+    /// Requests left in the current interval.
+    pub remaining: Option<u32>,
+}
+
+/// Headroom under a limit: requests go out 3% slower than it allows, so the
+/// server's window, measured at arrival, never sees one too many.
+const MARGIN: f64 = 1.03;
+
 /// Spaces requests so that no more than `max` go out per `interval`.
 #[derive(Debug)]
 pub struct Limiter {
-    gap: Duration,
+    /// The gap the account's budget allows (from the headers, once seen).
+    budget: Duration,
     /// The least gap, whatever the headers say (an endpoint's own limit).
     least: Duration,
     next: Instant,
@@ -42,18 +59,22 @@ impl Limiter {
     /// At most `max` requests per `interval`.
     pub fn new(max: u32, interval: Duration) -> Limiter {
         Limiter {
-            gap: interval / max.max(1),
+            budget: interval / max.max(1),
             least: Duration::ZERO,
             next: Instant::now(),
         }
     }
 
-    /// Never closer than `least` apart (HubSpot's search: 5 a second, below
-    /// the account's 10-second budget the headers describe).
-    pub fn floor(mut self, least: Duration) -> Limiter {
+    /// From now on never closer than `least` apart (HubSpot's search: 5 a
+    /// second, below the account's 10-second budget the headers describe);
+    /// `Duration::ZERO` lifts it.
+    pub fn set_floor(&mut self, least: Duration) {
         self.least = least;
-        self.gap = self.gap.max(least);
-        self
+    }
+
+    /// The gap between two requests.
+    pub fn gap(&self) -> Duration {
+        self.budget.max(self.least).mul_f64(MARGIN)
     }
 
     /// Waits for the next slot.
@@ -62,24 +83,18 @@ impl Limiter {
         if self.next > now {
             std::thread::sleep(self.next - now);
         }
-        self.next = Instant::now().max(self.next) + self.gap;
+        self.next = Instant::now().max(self.next) + self.gap();
     }
 
-    /// Adapts to what the server says of its limit: `max` requests per
-    /// `interval`, `remaining` of them left in this one.
-    pub fn observe(
-        &mut self,
-        max: Option<u32>,
-        interval: Option<Duration>,
-        remaining: Option<u32>,
-    ) {
-        if let (Some(max), Some(interval)) = (max, interval)
+    /// Adapts to what the server says of its limit.
+    pub fn observe(&mut self, rate: Rate) {
+        if let (Some(max), Some(interval)) = (rate.max, rate.interval)
             && max > 0
         {
-            self.gap = (interval / max).max(self.least);
+            self.budget = interval / max;
         }
-        if remaining == Some(0)
-            && let Some(interval) = interval
+        if rate.remaining == Some(0)
+            && let Some(interval) = rate.interval
         {
             // The window is used up: the next request waits for the next one.
             self.next = self.next.max(Instant::now() + interval);
@@ -92,6 +107,41 @@ impl Limiter {
     }
 }
 
+/// The base URL of an API source: the vendor's, or the manifest's
+/// `base_url`, which must be `https` unless it is this machine (a stand-in
+/// or a local proxy): a token is never sent in clear over a network.
+pub fn base_url(id: &str, given: Option<&str>, vendor_base: &str) -> Result<String, SourceError> {
+    let Some(given) = given else {
+        return Ok(vendor_base.to_string());
+    };
+    let url = reqwest::Url::parse(given).map_err(|e| {
+        SourceError::new(
+            format!("source `{id}`: base_url `{given}` is not a URL ({e})"),
+            format!("write it as `{vendor_base}`"),
+        )
+    })?;
+    let host = url.host_str().unwrap_or("");
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        s => {
+            return Err(SourceError::new(
+                format!(
+                    "source `{id}`: base_url `{given}` is {s}, which would send the token unencrypted"
+                ),
+                "use an https URL (plain http is accepted only for this machine: localhost, 127.0.0.1, ::1)",
+            ));
+        }
+    }
+    Ok(given.trim_end_matches('/').to_string())
+}
+
 /// A client for one vendor.
 pub struct Http {
     client: Client,
@@ -101,6 +151,8 @@ pub struct Http {
     pub limiter: Limiter,
     /// The first backoff; doubled each retry, with jitter.
     pub backoff: Duration,
+    /// Reads the vendor's rate-limit headers, on every answer (a 429's too).
+    rate: fn(&HeaderMap) -> Rate,
 }
 
 impl std::fmt::Debug for Http {
@@ -126,10 +178,12 @@ fn tls(vendor: &str) -> Result<rustls::ClientConfig, SourceError> {
 
 impl Http {
     /// A client whose requests time out after `timeout`.
+    /// `rate` reads the vendor's rate-limit headers.
     pub fn new(
         vendor: &'static str,
         timeout: Duration,
         limiter: Limiter,
+        rate: fn(&HeaderMap) -> Rate,
     ) -> Result<Http, SourceError> {
         let client = Client::builder()
             .timeout(timeout)
@@ -148,6 +202,7 @@ impl Http {
             vendor,
             limiter,
             backoff: Duration::from_millis(500),
+            rate,
         })
     }
 
@@ -168,6 +223,7 @@ impl Http {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
+                    self.limiter.observe((self.rate)(&headers));
                     match resp.bytes() {
                         Ok(body) => {
                             let answer = Answer {
@@ -252,12 +308,40 @@ mod tests {
     #[test]
     fn the_limiter_spaces_and_adapts() {
         let mut l = Limiter::new(5, Duration::from_secs(1));
-        assert_eq!(l.gap, Duration::from_millis(200));
-        l.observe(Some(100), Some(Duration::from_secs(10)), Some(40));
-        assert_eq!(l.gap, Duration::from_millis(100));
+        assert_eq!(l.gap(), Duration::from_millis(206));
+        let rate = |max, ms, remaining| Rate {
+            max: Some(max),
+            interval: Some(Duration::from_millis(ms)),
+            remaining: Some(remaining),
+        };
+        l.observe(rate(100, 10_000, 40));
+        assert_eq!(l.gap(), Duration::from_micros(103_000));
+        l.set_floor(Duration::from_millis(200));
+        assert_eq!(l.gap(), Duration::from_millis(206));
+        l.set_floor(Duration::ZERO);
         let before = Instant::now();
-        l.observe(Some(100), Some(Duration::from_millis(50)), Some(0));
+        l.observe(rate(100, 50, 0));
         assert!(l.next >= before + Duration::from_millis(50));
+    }
+
+    #[test]
+    fn a_token_goes_in_clear_only_to_this_machine() {
+        let base = |u| base_url("crm", Some(u), "https://api.example.com");
+        assert_eq!(
+            base_url("crm", None, "https://api.example.com"),
+            Ok("https://api.example.com".to_string())
+        );
+        assert_eq!(
+            base("https://api-eu1.hubapi.com/"),
+            Ok("https://api-eu1.hubapi.com".into())
+        );
+        for ok in ["http://127.0.0.1:8080", "http://localhost:9/x", "http://[::1]:80"] {
+            assert!(base(ok).is_ok(), "{ok}");
+        }
+        for refused in ["http://api.hubapi.com", "http://10.0.0.1", "ftp://localhost", "api.hubapi.com"] {
+            let e = base(refused).expect_err(refused);
+            assert!(e.message.contains(refused) || e.message.contains("not a URL"), "{e:?}");
+        }
     }
 
     #[test]

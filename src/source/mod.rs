@@ -6,10 +6,12 @@
 //! number of bad rows; a column the metrics need but the source lacks is
 //! reported so the targets that depend on it show `error`, not a number.
 
+pub mod cache;
 pub mod file;
 pub mod http;
 pub mod hubspot;
 pub mod postgres;
+pub mod progress;
 pub mod timestamp;
 
 use std::fmt;
@@ -100,13 +102,25 @@ impl SourceError {
     }
 }
 
+/// How API sources fetch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fetch {
+    /// Fetch every record again instead of what changed since the cache was
+    /// synced (`--refresh`).
+    pub refresh: bool,
+    /// Where progress goes.
+    pub progress: progress::Progress,
+}
+
 /// Opens a declared source. `dir` is the alignment directory (file sources'
-/// paths are relative to it); `org_tz` the organisation's time zone.
+/// paths are relative to it; API sources' caches are in it); `org_tz` the
+/// organisation's time zone.
 pub fn open(
     id: &str,
     source: &Source,
     dir: &Path,
     org_tz: &str,
+    fetch: Fetch,
 ) -> Result<Box<dyn DataSource>, SourceError> {
     match source.kind {
         SourceKind::Csv | SourceKind::Ndjson => {
@@ -114,7 +128,7 @@ pub fn open(
         }
         SourceKind::Postgres => Ok(Box::new(postgres::PostgresSource::new(id, source, org_tz)?)),
         SourceKind::Hubspot => Ok(Box::new(hubspot::HubSpotSource::new(
-            id, source, dir, org_tz,
+            id, source, dir, org_tz, fetch,
         )?)),
         kind => Err(SourceError::new(
             format!(

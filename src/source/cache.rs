@@ -1,0 +1,519 @@
+//! The local cache of records fetched from a CRM API.
+//!
+//! Each object (HubSpot `contacts`, `deals`) is one NDJSON file of rows,
+//! sorted by record id, under `.revalign/cache/<source>/`, with a
+//! `<object>.meta.json` beside it: which vendor and API base it came from,
+//! the fields fetched, when it was last synced (and last fetched whole), how
+//! many records and bytes, and the SHA-256 of the file. A cache is used only
+//! when all of that matches; otherwise it is rebuilt, and the reason said:
+//! a cache from another source, API base or version of revalign (foreign),
+//! a file whose size or checksum differs (corrupt, or edited), fields the
+//! metrics now need that it lacks.
+//!
+//! Both files are written beside their place and renamed into it when whole,
+//! the data before the meta: a run that stops half-way leaves the previous
+//! cache, or a meta that no longer matches its data, never half of one that
+//! is trusted. The `.revalign` folder ignores itself in git.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use super::SourceError;
+
+/// The layout version; a cache of another is rebuilt.
+pub const FORMAT: u32 = 1;
+
+/// A record id, ordered as numbers when both are digits (HubSpot's and
+/// Pipedrive's ids), else as text.
+#[derive(Debug, Clone)]
+pub struct Key(pub String);
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Key {}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> Ordering {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if digits(&self.0) && digits(&other.0) {
+            let (a, b) = (self.0.trim_start_matches('0'), other.0.trim_start_matches('0'));
+            a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+        } else {
+            self.0.cmp(&other.0)
+        }
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// What a cache file says of itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// `hubspot`.
+    pub vendor: String,
+    /// The API base the records came from.
+    pub origin: String,
+    /// The source id in the manifest.
+    pub source: String,
+    /// The object (`contacts`).
+    pub object: String,
+    /// The fields fetched for each record.
+    pub fields: Vec<String>,
+    /// When the last fetch began (UTC, RFC 3339): records changed since are
+    /// fetched next time.
+    pub synced_at: String,
+    /// When the last fetch of every record began.
+    pub full_at: String,
+    /// Rows in the file.
+    pub records: u64,
+    /// Bytes in the file.
+    pub bytes: u64,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+}
+
+/// Who a cache must belong to, and what it must hold.
+#[derive(Debug, Clone)]
+pub struct Expect<'a> {
+    /// `hubspot`.
+    pub vendor: &'a str,
+    /// The API base.
+    pub origin: &'a str,
+    /// The source id.
+    pub source: &'a str,
+    /// The fields the metrics need now.
+    pub fields: &'a [String],
+}
+
+/// Whether a cache can be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Nothing cached yet.
+    Empty,
+    /// Trusted: fetch what changed since it was synced.
+    Usable(Meta),
+    /// Not trusted, and why: fetch everything.
+    Rebuild(String),
+}
+
+/// One object's cache file.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// The NDJSON file.
+    pub data: PathBuf,
+    meta: PathBuf,
+    /// The field holding each row's id.
+    id_field: String,
+}
+
+impl Object {
+    /// The cache of `object` in `dir`, whose rows carry their id in `id_field`.
+    pub fn new(dir: &Path, object: &str, id_field: &str) -> Object {
+        Object {
+            data: dir.join(format!("{object}.ndjson")),
+            meta: dir.join(format!("{object}.meta.json")),
+            id_field: id_field.to_string(),
+        }
+    }
+
+    /// Whether the cache can be trusted for `expect`; reads and checksums it.
+    pub fn state(&self, expect: &Expect<'_>) -> State {
+        if !self.meta.exists() && !self.data.exists() {
+            return State::Empty;
+        }
+        let meta: Meta = match std::fs::read(&self.meta)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            Some(m) => m,
+            None => return State::Rebuild("its description is missing or unreadable".into()),
+        };
+        if meta.format != FORMAT {
+            return State::Rebuild(format!(
+                "it was written in layout {} (this revalign writes {FORMAT})",
+                meta.format
+            ));
+        }
+        if meta.vendor != expect.vendor
+            || meta.origin != expect.origin
+            || meta.source != expect.source
+        {
+            return State::Rebuild(format!(
+                "it holds records of {} at {} for source `{}`",
+                meta.vendor, meta.origin, meta.source
+            ));
+        }
+        if let Some(f) = expect.fields.iter().find(|f| !meta.fields.contains(f)) {
+            return State::Rebuild(format!("the metrics now need `{f}`, which it lacks"));
+        }
+        if meta.synced_at.parse::<jiff::Timestamp>().is_err()
+            || meta.full_at.parse::<jiff::Timestamp>().is_err()
+        {
+            return State::Rebuild("its sync time is unreadable".into());
+        }
+        match digest(&self.data) {
+            Ok((bytes, sha)) if bytes == meta.bytes && sha == meta.sha256 => State::Usable(meta),
+            Ok(_) => State::Rebuild("its records differ from what was written (size or checksum)".into()),
+            Err(_) => State::Rebuild("its records file is missing or unreadable".into()),
+        }
+    }
+
+    /// Starts writing every record afresh.
+    pub fn writer(&self) -> Result<Writer, SourceError> {
+        Writer::new(self)
+    }
+
+    /// Rewrites the cache with `changed` rows replacing (or adding to) the
+    /// cached ones of the same id and the `removed` ids dropped; one pass
+    /// over the file, which stays sorted by id.
+    pub fn merge(
+        &self,
+        changed: BTreeMap<Key, Value>,
+        removed: &BTreeSet<Key>,
+        meta: Meta,
+    ) -> Result<Meta, SourceError> {
+        let old = std::fs::File::open(&self.data).map_err(|e| write_error(&self.data, &e))?;
+        let mut out = self.writer()?;
+        let mut changed = changed.into_iter().peekable();
+        for (n, line) in std::io::BufReader::new(old).lines().enumerate() {
+            let line = line.map_err(|e| write_error(&self.data, &e))?;
+            let row: Value = serde_json::from_str(&line).map_err(|e| {
+                SourceError::new(
+                    format!("the cache `{}` line {}: {e}", self.data.display(), n + 1),
+                    "run with --refresh to fetch every record again",
+                )
+            })?;
+            let key = Key(id_of(&row, &self.id_field));
+            while let Some((k, _)) = changed.peek()
+                && *k < key
+            {
+                if let Some((k, v)) = changed.next() {
+                    out.push(&k, &v)?;
+                }
+            }
+            if changed.peek().is_some_and(|(k, _)| *k == key) {
+                continue;
+            }
+            if !removed.contains(&key) {
+                out.push(&key, &row)?;
+            }
+        }
+        for (k, v) in changed {
+            out.push(&k, &v)?;
+        }
+        out.finish(meta)
+    }
+}
+
+/// A row's id as text (numbers written as they are).
+pub fn id_of(row: &Value, field: &str) -> String {
+    match &row[field] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        v => v.to_string(),
+    }
+}
+
+/// Size and SHA-256 of a file.
+fn digest(path: &Path) -> std::io::Result<(u64, String)> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Ok((bytes, hex(&hasher.finalize())))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn write_error(path: &Path, e: &std::io::Error) -> SourceError {
+    SourceError::new(
+        format!("cannot write the cache `{}`: {e}", path.display()),
+        "make the alignment directory writable (the cache is .revalign/cache/ in it)",
+    )
+}
+
+/// Writes a cache file beside its place, renamed in when whole.
+#[derive(Debug)]
+pub struct Writer {
+    object: Object,
+    partial: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    hasher: Sha256,
+    /// Renamed into place: nothing to clean up.
+    finished: bool,
+    records: u64,
+    bytes: u64,
+    last: Option<Key>,
+    /// Rows came out of id order: sorted when finished.
+    unsorted: bool,
+}
+
+impl Writer {
+    fn new(object: &Object) -> Result<Writer, SourceError> {
+        if let Some(dir) = object.data.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| write_error(dir, &e))?;
+            ignore_in_git(dir)?;
+        }
+        let partial = object.data.with_extension("ndjson.partial");
+        let file = std::fs::File::create(&partial).map_err(|e| write_error(&partial, &e))?;
+        Ok(Writer {
+            object: object.clone(),
+            partial,
+            file: Some(std::io::BufWriter::new(file)),
+            hasher: Sha256::new(),
+            finished: false,
+            records: 0,
+            bytes: 0,
+            last: None,
+            unsorted: false,
+        })
+    }
+
+    /// Adds a row whose id is `id`.
+    pub fn push(&mut self, id: &Key, row: &Value) -> Result<(), SourceError> {
+        if self.last.as_ref().is_some_and(|l| id <= l) {
+            self.unsorted = true;
+        }
+        self.last = Some(id.clone());
+        let mut line = serde_json::to_vec(row).map_err(|e| write_error(&self.partial, &e.into()))?;
+        line.push(b'\n');
+        self.hasher.update(&line);
+        self.bytes += line.len() as u64;
+        self.records += 1;
+        match &mut self.file {
+            Some(f) => f.write_all(&line).map_err(|e| write_error(&self.partial, &e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Rows written so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Sorts if needed (a repeated id is an error), renames the file into
+    /// place and writes `meta` with the file's size and checksum.
+    pub fn finish(mut self, mut meta: Meta) -> Result<Meta, SourceError> {
+        if let Some(mut file) = self.file.take() {
+            file.flush().map_err(|e| write_error(&self.partial, &e))?;
+        }
+        let sha = if self.unsorted {
+            sort(&self.partial, &self.object.id_field)?
+        } else {
+            hex(&std::mem::take(&mut self.hasher).finalize())
+        };
+        meta.records = self.records;
+        meta.bytes = self.bytes;
+        meta.sha256 = sha;
+        meta.format = FORMAT;
+        let object = &self.object;
+        std::fs::rename(&self.partial, &object.data).map_err(|e| write_error(&object.data, &e))?;
+        self.finished = true;
+        let meta_partial = object.meta.with_extension("json.partial");
+        let text = serde_json::to_vec_pretty(&meta).map_err(|e| write_error(&meta_partial, &e.into()))?;
+        std::fs::write(&meta_partial, text).map_err(|e| write_error(&meta_partial, &e))?;
+        std::fs::rename(&meta_partial, &object.meta).map_err(|e| write_error(&object.meta, &e))?;
+        Ok(meta)
+    }
+}
+
+impl Drop for Writer {
+    /// A fetch that failed leaves no partial file behind.
+    fn drop(&mut self) {
+        if !self.finished {
+            self.file = None;
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
+/// Sorts a file of rows by id in place; a repeated id is an error (the API
+/// served a record twice: a cursor that went back). Returns the SHA-256.
+fn sort(path: &Path, id_field: &str) -> Result<String, SourceError> {
+    let text = std::fs::read_to_string(path).map_err(|e| write_error(path, &e))?;
+    let mut rows: Vec<(Key, &str)> = Vec::new();
+    for line in text.lines() {
+        let row: Value = serde_json::from_str(line).map_err(|e| write_error(path, &e.into()))?;
+        rows.push((Key(id_of(&row, id_field)), line));
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = rows.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(SourceError::new(
+            format!("record {} was served twice", w[0].0.0),
+            "run again; a listing that repeats records cannot be trusted",
+        ));
+    }
+    let mut out = String::with_capacity(text.len());
+    for (_, line) in rows {
+        out.push_str(line);
+        out.push('\n');
+    }
+    std::fs::write(path, &out).map_err(|e| write_error(path, &e))?;
+    let mut hasher = Sha256::new();
+    hasher.update(out.as_bytes());
+    Ok(hex(&hasher.finalize()))
+}
+
+/// `.revalign/.gitignore` with `*`, once: the cache folder ignores itself.
+fn ignore_in_git(cache_dir: &Path) -> Result<(), SourceError> {
+    let Some(root) = cache_dir.ancestors().find(|p| p.ends_with(".revalign")) else {
+        return Ok(());
+    };
+    let ignore = root.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(&ignore, "# revalign's cache of CRM records\n*\n")
+            .map_err(|e| write_error(&ignore, &e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn expect<'a>(fields: &'a [String]) -> Expect<'a> {
+        Expect {
+            vendor: "hubspot",
+            origin: "https://api.hubapi.com",
+            source: "crm",
+            fields,
+        }
+    }
+
+    fn meta(fields: &[String]) -> Meta {
+        Meta {
+            format: FORMAT,
+            vendor: "hubspot".into(),
+            origin: "https://api.hubapi.com".into(),
+            source: "crm".into(),
+            object: "contacts".into(),
+            fields: fields.to_vec(),
+            synced_at: "2026-11-01T00:00:00Z".into(),
+            full_at: "2026-11-01T00:00:00Z".into(),
+            records: 0,
+            bytes: 0,
+            sha256: String::new(),
+        }
+    }
+
+    fn rows(o: &Object) -> Vec<String> {
+        std::fs::read_to_string(&o.data)
+            .expect("data")
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn ids_order_as_numbers_when_both_are_digits() {
+        let k = |s: &str| Key(s.into());
+        assert!(k("9") < k("10"));
+        assert!(k("010") == k("010"));
+        assert!(k("0010").cmp(&k("10")) == Ordering::Equal);
+        assert!(k("00Q5") < k("00Q6"));
+        assert!(k("10") < k("9a"));
+    }
+
+    #[test]
+    fn written_merged_checked_and_rebuilt_when_not_trusted() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cache = dir.path().join(".revalign/cache/crm");
+        let o = Object::new(&cache, "contacts", "hs_object_id");
+        let fields = vec!["createdate".to_string()];
+        assert_eq!(o.state(&expect(&fields)), State::Empty);
+
+        // Out of order on the way in, sorted when finished.
+        let mut w = o.writer().expect("writer");
+        for id in ["10", "2", "33", "4"] {
+            w.push(&Key(id.into()), &json!({"hs_object_id": id, "createdate": "t"}))
+                .expect("push");
+        }
+        let m = w.finish(meta(&fields)).expect("finish");
+        assert_eq!(m.records, 4);
+        let ids: Vec<String> = rows(&o)
+            .iter()
+            .map(|l| id_of(&serde_json::from_str(l).expect("json"), "hs_object_id"))
+            .collect();
+        assert_eq!(ids, ["2", "4", "10", "33"]);
+        assert_eq!(o.state(&expect(&fields)), State::Usable(m.clone()));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".revalign/.gitignore"))
+                .expect("ignore")
+                .lines()
+                .last(),
+            Some("*")
+        );
+
+        // Merge: 4 changed, 5 and 40 added, 10 removed.
+        let mut changed = BTreeMap::new();
+        for (id, v) in [("40", "new"), ("4", "changed"), ("5", "new")] {
+            changed.insert(
+                Key(id.into()),
+                json!({"hs_object_id": id, "createdate": v}),
+            );
+        }
+        let removed = BTreeSet::from([Key("10".into())]);
+        let m2 = o.merge(changed, &removed, m.clone()).expect("merge");
+        assert_eq!(
+            rows(&o),
+            [
+                r#"{"createdate":"t","hs_object_id":"2"}"#,
+                r#"{"createdate":"changed","hs_object_id":"4"}"#,
+                r#"{"createdate":"new","hs_object_id":"5"}"#,
+                r#"{"createdate":"t","hs_object_id":"33"}"#,
+                r#"{"createdate":"new","hs_object_id":"40"}"#,
+            ]
+        );
+        assert_eq!(m2.records, 5);
+        assert_eq!(o.state(&expect(&fields)), State::Usable(m2.clone()));
+
+        // Not trusted: more fields needed, another origin, an edited file,
+        // a torn description.
+        let more = vec!["createdate".to_string(), "hs_lead_status".to_string()];
+        assert!(matches!(o.state(&expect(&more)), State::Rebuild(r) if r.contains("hs_lead_status")));
+        let mut other = expect(&fields);
+        other.origin = "https://api-eu1.hubapi.com";
+        assert!(matches!(o.state(&other), State::Rebuild(r) if r.contains("api.hubapi.com")));
+        let text = std::fs::read_to_string(&o.data).expect("data");
+        std::fs::write(&o.data, text.replace("changed", "chang3d")).expect("edit");
+        assert!(matches!(o.state(&expect(&fields)), State::Rebuild(r) if r.contains("checksum")));
+        std::fs::write(&o.meta, "{\"format\":").expect("tear");
+        assert!(matches!(o.state(&expect(&fields)), State::Rebuild(r) if r.contains("unreadable")));
+
+        // A record served twice cannot be sorted into a cache.
+        let mut w = o.writer().expect("writer");
+        for id in ["3", "1", "3"] {
+            w.push(&Key(id.into()), &json!({"hs_object_id": id})).expect("push");
+        }
+        let e = w.finish(meta(&fields)).expect_err("twice");
+        assert!(e.message.contains("record 3 was served twice"), "{e:?}");
+    }
+}

@@ -1,0 +1,518 @@
+//! A stand-in for HubSpot's CRM v3 API on loopback, speaking its documented
+//! shapes, for the tests and the fetch benchmark:
+//! - the objects list, `GET /crm/v3/objects/{contacts|deals}` (`limit` up to
+//!   100, `after` cursor, `properties`, `archived`), records in id order,
+//!   `paging.next.after`;
+//! - the search, `POST /crm/v3/objects/{type}/search` (filterGroups with
+//!   `hs_object_id GT` and `lastmodifieddate`/`hs_lastmodifieddate GTE`
+//!   epoch milliseconds, one sort, `limit` up to 200, `after` offset, `total`),
+//!   400 past the 10,000-result cap;
+//! - the account's budget in the `X-HubSpot-RateLimit-*` headers, enforced
+//!   per second with 429 `TEN_SECONDLY_ROLLING`, and the search's own 5 a
+//!   second (6 allowed: a margin for loopback jitter), enforced the same way;
+//! - error bodies (`category`, `policyName`), a refused token (401).
+//!
+//! Faults are queued and met one per served request: 429 with and without
+//! `Retry-After`, 503, answers slower than the client's timeout, bodies cut
+//! off, malformed JSON, a page repeated with its cursor, an empty page that
+//! announces more, a last page that ends short, the DAILY quota.
+//!
+//! Outside HubSpot's API, for the benchmark: `GET /_fake/stats` (requests
+//! served and refused) and `POST /_fake/touch?share=0.01` (modifies that share
+//! of the contacts now).
+//!
+//! Its includer declares `tests/fake/http.rs` as the module `http` beside it.
+#![allow(dead_code)] // the tests and the benchmark each take a subset
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+// The includer declares `http` (tests/fake/http.rs) beside this module.
+use super::http;
+
+/// The token the stand-in accepts.
+pub const TOKEN: &str = "pat-na1-fake-0000-test-token";
+
+/// A fault met by one served request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    /// An ordinary answer (spaces out the faults between requests).
+    Pass,
+    TooMany(Option<u32>),
+    Daily,
+    Unavailable,
+    Slow(u64),
+    CutOff,
+    Malformed,
+    /// The previous page again, cursor and all.
+    RepeatPage,
+    /// No records, yet a next page announced.
+    EmptyWithNext,
+    /// A page without its `paging`, though more records remain.
+    ShortEnd,
+}
+
+/// A record: id, properties (all strings, as HubSpot's), when it was last
+/// modified (epoch milliseconds), whether it is archived.
+#[derive(Debug, Clone)]
+pub struct Rec {
+    pub id: u64,
+    pub props: Map<String, Value>,
+    pub modified: i64,
+    pub archived: bool,
+}
+
+/// A request as served.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub at: Instant,
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The query, decoded.
+    pub query: Vec<(String, String)>,
+    pub body: Value,
+    pub status: u16,
+    pub fault: Option<Fault>,
+}
+
+/// The account.
+#[derive(Debug)]
+pub struct Hub {
+    pub contacts: Vec<Rec>,
+    pub deals: Vec<Rec>,
+    pub faults: VecDeque<Fault>,
+    /// Requests the account allows per second (the headers say ten times
+    /// that per 10 seconds); 429 beyond.
+    pub per_second: usize,
+    /// Search requests allowed per second; 429 beyond.
+    pub search_per_second: usize,
+    recent: VecDeque<Instant>,
+    recent_search: VecDeque<Instant>,
+    /// Requests over either limit, refused.
+    pub limited: usize,
+    /// Every request that reached the API (refused ones too).
+    pub served: Vec<Served>,
+    previous: Option<Value>,
+}
+
+impl Hub {
+    /// An account holding these records, shuffled as stored (the search
+    /// sorts only when asked to).
+    pub fn new(mut contacts: Vec<Rec>, mut deals: Vec<Rec>, per_second: usize) -> Hub {
+        let mut rng = fastrand::Rng::with_seed(11);
+        rng.shuffle(&mut contacts);
+        rng.shuffle(&mut deals);
+        Hub {
+            contacts,
+            deals,
+            faults: VecDeque::new(),
+            per_second,
+            search_per_second: 6,
+            recent: VecDeque::new(),
+            recent_search: VecDeque::new(),
+            limited: 0,
+            served: Vec::new(),
+            previous: None,
+        }
+    }
+
+    /// Requests served with this method and path.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        self.served
+            .iter()
+            .filter(|s| s.method == method && s.path == path)
+            .count()
+    }
+}
+
+/// HubSpot's time format: ISO 8601 UTC with milliseconds and Z.
+pub fn iso(ms: i64) -> Value {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| json!(t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()))
+        .unwrap_or(Value::Null)
+}
+
+/// Now, in epoch milliseconds.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Serves the hub until the process ends; returns its base URL.
+pub fn serve(hub: Arc<Mutex<Hub>>) -> String {
+    serve_on(hub, "127.0.0.1:0")
+}
+
+/// Serves the hub on `addr`; returns its base URL.
+pub fn serve_on(hub: Arc<Mutex<Hub>>, addr: &str) -> String {
+    let listener = TcpListener::bind(addr).expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let hub = Arc::clone(&hub);
+            std::thread::spawn(move || handle(stream, &hub));
+        }
+    });
+    base
+}
+
+/// `%2C` and `+` decoded.
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn split_target(target: &str) -> (String, Vec<(String, String)>) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let query = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect();
+    (path.to_string(), query)
+}
+
+fn rate_limited() -> Value {
+    json!({"status": "error", "message": "You have reached your ten_secondly_rolling limit.", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING", "correlationId": "c0ffee"})
+}
+
+fn handle(mut stream: std::net::TcpStream, hub: &Mutex<Hub>) {
+    let Some(http::Request {
+        method,
+        target,
+        auth,
+        body: sent,
+    }) = http::read_request(&stream)
+    else {
+        return;
+    };
+    let (path, query) = split_target(&target);
+    if path.starts_with("/_fake/") {
+        let reply = control(hub, &method, &path, &query);
+        let text = reply.to_string();
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        );
+        return;
+    }
+    let mut extra = String::new();
+    let (status, reply, fault) = {
+        let mut guard = hub.lock().expect("hub");
+        let h = &mut *guard;
+        let now = Instant::now();
+        for q in [&mut h.recent, &mut h.recent_search] {
+            while q
+                .front()
+                .is_some_and(|t| now - *t >= Duration::from_secs(10))
+            {
+                q.pop_front();
+            }
+        }
+        let in_last = |q: &VecDeque<Instant>, window: Duration| {
+            q.iter().rev().take_while(|t| now - **t < window).count()
+        };
+        let search = method == "POST" && path.ends_with("/search");
+        let budget = h.per_second * 10;
+        let used = in_last(&h.recent, Duration::from_secs(10));
+        extra.push_str(&format!(
+            "X-HubSpot-RateLimit-Max: {budget}\r\nX-HubSpot-RateLimit-Interval-Milliseconds: 10000\r\nX-HubSpot-RateLimit-Remaining: {}\r\n",
+            budget.saturating_sub(used + 1)
+        ));
+        let second = Duration::from_secs(1);
+        let served = if auth != format!("Bearer {TOKEN}") {
+            (
+                401,
+                json!({"status": "error", "message": "Authentication credentials not found.", "category": "INVALID_AUTHENTICATION", "correlationId": "c0ffee"}),
+                None,
+            )
+        } else if in_last(&h.recent, second) >= h.per_second
+            || (search && in_last(&h.recent_search, second) >= h.search_per_second)
+        {
+            h.limited += 1;
+            (429, rate_limited(), None)
+        } else {
+            h.recent.push_back(now);
+            if search {
+                h.recent_search.push_back(now);
+            }
+            // A fault is met only by a request that got this far.
+            let fault = h.faults.pop_front();
+            match fault {
+                Some(Fault::TooMany(after)) => {
+                    if let Some(s) = after {
+                        extra.push_str(&format!("Retry-After: {s}\r\n"));
+                    }
+                    (429, rate_limited(), fault)
+                }
+                Some(Fault::Daily) => (
+                    429,
+                    json!({"status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT", "policyName": "DAILY"}),
+                    fault,
+                ),
+                Some(Fault::Unavailable) => (
+                    503,
+                    json!({"status": "error", "message": "Service unavailable"}),
+                    fault,
+                ),
+                Some(Fault::RepeatPage) => (200, h.previous.clone().unwrap_or(Value::Null), fault),
+                Some(Fault::EmptyWithNext) => (
+                    200,
+                    json!({"total": 5, "results": [], "paging": {"next": {"after": "999999999"}}}),
+                    fault,
+                ),
+                other => {
+                    let (s, mut v) = if search {
+                        self::search(h, &path, &sent)
+                    } else if method == "GET" {
+                        list(h, &path, &query)
+                    } else {
+                        not_found()
+                    };
+                    if other == Some(Fault::ShortEnd) {
+                        v.as_object_mut().map(|o| o.remove("paging"));
+                    }
+                    if s == 200 {
+                        h.previous = Some(v.clone());
+                    }
+                    (s, v, other)
+                }
+            }
+        };
+        h.served.push(Served {
+            at: now,
+            method: method.clone(),
+            path: path.clone(),
+            query: query.clone(),
+            body: sent.clone(),
+            status: served.0,
+            fault: served.2,
+        });
+        served
+    };
+    let mut text = reply.to_string();
+    match fault {
+        Some(Fault::Slow(ms)) => std::thread::sleep(Duration::from_millis(ms)),
+        Some(Fault::Malformed) => text = text[..text.len() / 2].to_string() + "}",
+        _ => {}
+    }
+    let declared = if fault == Some(Fault::CutOff) {
+        text.len() * 2
+    } else {
+        text.len()
+    };
+    if fault == Some(Fault::CutOff) {
+        text.truncate(text.len() / 2);
+    }
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}Content-Length: {declared}\r\nConnection: close\r\n\r\n{text}"
+    );
+    let _ = stream.flush();
+}
+
+fn not_found() -> (u16, Value) {
+    (
+        404,
+        json!({"status": "error", "message": "Not found", "category": "OBJECT_NOT_FOUND"}),
+    )
+}
+
+fn records<'h>(h: &'h Hub, path: &str) -> Option<(&'h [Rec], &'static str)> {
+    match path.trim_end_matches("/search") {
+        "/crm/v3/objects/contacts" => Some((&h.contacts, "lastmodifieddate")),
+        "/crm/v3/objects/deals" => Some((&h.deals, "hs_lastmodifieddate")),
+        _ => None,
+    }
+}
+
+/// A record as the API shows it: the requested properties (null when
+/// unset) and the ones always returned.
+fn shown(r: &Rec, props: &[String], modified: &str) -> Value {
+    let mut out = Map::new();
+    out.insert("hs_object_id".into(), json!(r.id.to_string()));
+    out.insert("createdate".into(), r.props.get("createdate").cloned().unwrap_or(Value::Null));
+    out.insert(modified.into(), iso(r.modified));
+    for name in props {
+        if name != modified {
+            out.insert(name.clone(), r.props.get(name).cloned().unwrap_or(Value::Null));
+        }
+    }
+    let mut v = json!({
+        "id": r.id.to_string(),
+        "properties": out,
+        "createdAt": r.props.get("createdate").cloned().unwrap_or(Value::Null),
+        "updatedAt": iso(r.modified),
+        "archived": r.archived,
+    });
+    if r.archived {
+        v["archivedAt"] = iso(r.modified);
+    }
+    v
+}
+
+/// GET /crm/v3/objects/{type}: in id order, from the `after` cursor.
+fn list(h: &Hub, path: &str, query: &[(String, String)]) -> (u16, Value) {
+    let Some((recs, modified)) = records(h, path) else {
+        return not_found();
+    };
+    let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let limit = q("limit").and_then(|l| l.parse().ok()).unwrap_or(10usize).min(100);
+    let archived = q("archived") == Some("true");
+    let after: u64 = match q("after").map(str::parse) {
+        None => 0,
+        Some(Ok(a)) => a,
+        Some(Err(_)) => {
+            return (
+                400,
+                json!({"status": "error", "message": "Invalid after", "category": "VALIDATION_ERROR"}),
+            );
+        }
+    };
+    let props: Vec<String> = q("properties")
+        .map(|p| p.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
+        .unwrap_or_default();
+    let mut matching: Vec<&Rec> = recs
+        .iter()
+        .filter(|r| r.archived == archived && r.id >= after)
+        .collect();
+    matching.sort_by_key(|r| r.id);
+    let page: Vec<Value> = matching
+        .iter()
+        .take(limit)
+        .map(|r| shown(r, &props, modified))
+        .collect();
+    let mut reply = json!({"results": page});
+    if let Some(next) = matching.get(limit) {
+        reply["paging"] = json!({"next": {
+            "after": next.id.to_string(),
+            "link": format!("{path}?after={}", next.id),
+        }});
+    }
+    (200, reply)
+}
+
+/// POST /crm/v3/objects/{type}/search.
+fn search(h: &Hub, path: &str, sent: &Value) -> (u16, Value) {
+    let Some((recs, modified)) = records(h, path) else {
+        return not_found();
+    };
+    let invalid = |m: &str| {
+        (
+            400,
+            json!({"status": "error", "message": m, "category": "VALIDATION_ERROR"}),
+        )
+    };
+    let after: usize = sent["after"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0);
+    let limit = sent["limit"].as_u64().unwrap_or(10).min(200) as usize;
+    if after + limit > 10_000 {
+        return invalid("Cannot page past 10000 results");
+    }
+    let (mut gt, mut since) = (None::<u64>, None::<i64>);
+    let groups = sent["filterGroups"].as_array().cloned().unwrap_or_default();
+    if groups.len() > 1 {
+        return invalid("the stand-in takes one filter group");
+    }
+    for f in groups
+        .first()
+        .and_then(|g| g["filters"].as_array().cloned())
+        .unwrap_or_default()
+    {
+        let value = f["value"].as_str().unwrap_or("");
+        match (f["propertyName"].as_str(), f["operator"].as_str()) {
+            (Some("hs_object_id"), Some("GT")) => gt = value.parse().ok(),
+            (Some(p), Some("GTE")) if p == modified => since = value.parse().ok(),
+            _ => return invalid("unsupported filter"),
+        }
+    }
+    let props: Vec<String> = sent["properties"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut matching: Vec<&Rec> = recs
+        .iter()
+        .filter(|r| !r.archived)
+        .filter(|r| gt.is_none_or(|g| r.id > g))
+        .filter(|r| since.is_none_or(|s| r.modified >= s))
+        .collect();
+    let sort = &sent["sorts"][0];
+    if sort["propertyName"] == "hs_object_id" && sort["direction"] == "ASCENDING" {
+        matching.sort_by_key(|r| r.id);
+    }
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(after)
+        .take(limit)
+        .map(|r| shown(r, &props, modified))
+        .collect();
+    let mut reply = json!({"total": matching.len(), "results": page});
+    if after + limit < matching.len() {
+        reply["paging"] = json!({"next": {"after": (after + limit).to_string()}});
+    }
+    (200, reply)
+}
+
+/// The benchmark's controls.
+fn control(hub: &Mutex<Hub>, method: &str, path: &str, query: &[(String, String)]) -> Value {
+    let mut h = hub.lock().expect("hub");
+    match (method, path) {
+        ("POST", "/_fake/touch") => {
+            let share: f64 = query
+                .iter()
+                .find(|(k, _)| k == "share")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0.01);
+            let now = now_ms();
+            let n = (h.contacts.len() as f64 * share).round() as usize;
+            let mut rng = fastrand::Rng::with_seed(now as u64);
+            for _ in 0..n {
+                let i = rng.usize(..h.contacts.len());
+                let r = &mut h.contacts[i];
+                r.modified = now;
+                r.props.insert("hs_lead_status".into(), json!("IN_PROGRESS"));
+            }
+            json!({"touched": n})
+        }
+        _ => {
+            let ok = h.served.iter().filter(|s| s.status == 200).count();
+            json!({"requests": h.served.len(), "ok": ok, "limited": h.limited})
+        }
+    }
+}
