@@ -153,6 +153,10 @@ pub struct Http {
     pub backoff: Duration,
     /// Reads the vendor's rate-limit headers, on every answer (a 429's too).
     rate: fn(&HeaderMap) -> Rate,
+    /// The server's clock (its `Date` header) at the first answer since it
+    /// was last cleared: a sync's start by the clock the API's timestamps
+    /// are written in.
+    pub server_time: Option<jiff::Timestamp>,
 }
 
 impl std::fmt::Debug for Http {
@@ -203,6 +207,7 @@ impl Http {
             limiter,
             backoff: Duration::from_millis(500),
             rate,
+            server_time: None,
         })
     }
 
@@ -224,6 +229,16 @@ impl Http {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
                     self.limiter.observe((self.rate)(&headers));
+                    if self.server_time.is_none() {
+                        self.server_time = headers
+                            .get("date")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|d| {
+                                jiff::fmt::rfc2822::DateTimeParser::new()
+                                    .parse_timestamp(d)
+                                    .ok()
+                            });
+                    }
                     match resp.bytes() {
                         Ok(body) => {
                             let answer = Answer {
@@ -342,6 +357,14 @@ mod tests {
             let e = base(refused).expect_err(refused);
             assert!(e.message.contains(refused) || e.message.contains("not a URL"), "{e:?}");
         }
+    }
+
+    #[test]
+    fn an_http_date_is_read_as_the_server_clock() {
+        let t = jiff::fmt::rfc2822::DateTimeParser::new()
+            .parse_timestamp("Wed, 02 Dec 2026 06:17:09 GMT")
+            .expect("IMF-fixdate");
+        assert_eq!(t.to_string(), "2026-12-02T06:17:09Z");
     }
 
     #[test]

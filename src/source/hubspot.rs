@@ -56,8 +56,19 @@ const SEARCH_GAP: Duration = Duration::from_millis(200);
 /// safety net for records deleted without passing through the archive.
 pub const FULL_EVERY_DAYS: i64 = 7;
 /// Changes are fetched from this long before the last sync began: records
-/// HubSpot's search index had not yet seen, and clocks that differ.
-pub const OVERLAP_MINUTES: i64 = 15;
+/// HubSpot's search index had not yet seen ("a few moments" after a write).
+/// The sync's start is read by the earlier of this machine's clock and
+/// HubSpot's (its `Date` header), so a clock running ahead loses nothing.
+pub const OVERLAP_MINUTES: i64 = 5;
+
+/// When a sync began: by this machine's clock or HubSpot's, whichever is
+/// earlier (HubSpot's `Date` has whole seconds).
+fn began(local: jiff::Timestamp, http: &Http) -> String {
+    let server = http
+        .server_time
+        .and_then(|t| t.checked_sub(jiff::SignedDuration::from_secs(1)).ok());
+    server.map_or(local, |s| s.min(local)).to_string()
+}
 
 /// The API's name for a kind of record.
 fn object(kind: Kind) -> &'static str {
@@ -343,6 +354,7 @@ impl HubSpotSource {
             fields: &fields,
         };
         let started = jiff::Timestamp::now();
+        http.server_time = None;
         let state = if self.fetch.refresh {
             State::Rebuild("--refresh was given".into())
         } else {
@@ -380,6 +392,10 @@ impl HubSpotSource {
                     ..fresh
                 };
                 let n = changed.len();
+                let meta = Meta {
+                    synced_at: began(started, http),
+                    ..meta
+                };
                 let meta = cache.merge(changed, &archived, meta)?;
                 self.fetch.progress.line(&format!(
                     "{}: {object}: {n} changed since {}, {} archived; {} cached",
@@ -400,7 +416,7 @@ impl HubSpotSource {
                         self.id
                     ));
                 }
-                self.everything(http, token, kind, &fields, &cache, fresh)?;
+                self.everything(http, token, kind, &cache, fresh, started)?;
             }
         }
         Ok(cache.data)
@@ -412,15 +428,15 @@ impl HubSpotSource {
         http: &mut Http,
         token: &str,
         kind: Kind,
-        fields: &[String],
         cache: &cache::Object,
         meta: Meta,
+        started: jiff::Timestamp,
     ) -> Result<Meta, SourceError> {
         let object = object(kind);
         let what = format!("the {object} list");
         let total = self.total(http, token, kind)?;
         let url = format!("{}/crm/v3/objects/{object}", self.base);
-        let properties = fields.join(",");
+        let properties = meta.fields.join(",");
         let mut out = cache.writer()?;
         let mut bar = self
             .fetch
@@ -469,7 +485,12 @@ impl HubSpotSource {
                 ));
             }
         }
-        out.finish(meta)
+        let began = began(started, http);
+        out.finish(Meta {
+            synced_at: began.clone(),
+            full_at: began,
+            ..meta
+        })
     }
 
     /// How many records of a kind there are (for progress), from a search

@@ -18,8 +18,10 @@
 //! announces more, a last page that ends short, the DAILY quota.
 //!
 //! Outside HubSpot's API, for the benchmark: `GET /_fake/stats` (requests
-//! served and refused) and `POST /_fake/touch?share=0.01` (modifies that share
-//! of the contacts now).
+//! served and refused), `POST /_fake/reset` (forgets the requests served),
+//! `POST /_fake/touch?share=0.01` (modifies that share of the contacts now)
+//! and `POST /_fake/age?minutes=60` (as if every change so far had happened
+//! that much earlier).
 //!
 //! Its includer declares `tests/fake/http.rs` as the module `http` beside it.
 #![allow(dead_code)] // the tests and the benchmark each take a subset
@@ -99,6 +101,12 @@ pub struct Hub {
     /// Every request that reached the API (refused ones too).
     pub served: Vec<Served>,
     previous: Option<Value>,
+    /// How far the account's clock is from this machine's (milliseconds):
+    /// its `Date` header and the modification times it writes.
+    pub skew_ms: i64,
+    /// Positions of contacts and deals in id order, for the list; rebuilt
+    /// when records are added (ids never change).
+    order: [Vec<usize>; 2],
 }
 
 impl Hub {
@@ -119,7 +127,14 @@ impl Hub {
             limited: 0,
             served: Vec::new(),
             previous: None,
+            order: [Vec::new(), Vec::new()],
+            skew_ms: 0,
         }
+    }
+
+    /// The account's clock, in epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        now_ms() + self.skew_ms
     }
 
     /// Requests served with this method and path.
@@ -129,6 +144,93 @@ impl Hub {
             .filter(|s| s.method == method && s.path == path)
             .count()
     }
+}
+
+/// When the Acme records were last modified, long before any sync.
+pub const MODIFIED: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+/// Acme's export (`examples/acme/data`) as HubSpot contacts and deals, the
+/// contacts repeated (ids a million apart) up to `contacts`, in an account
+/// allowing `per_second` requests a second.
+pub fn acme(contacts: usize, per_second: usize) -> Hub {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme/data");
+    let text = |v: &str| if v.is_empty() { Value::Null } else { json!(v) };
+    // HubSpot's time format: ISO 8601 with milliseconds and Z.
+    let time = |v: &str| {
+        if v.is_empty() {
+            Value::Null
+        } else {
+            json!(v.replace('Z', ".000Z"))
+        }
+    };
+    let leads = read_csv(&data.join("leads.csv"), |h, v| {
+        let name = match h {
+            "created_at" => "createdate",
+            "first_touch_at" => "hs_first_outreach_date",
+            "lead_at" => "hs_lifecyclestage_lead_date",
+            "mql_at" => "hs_lifecyclestage_marketingqualifiedlead_date",
+            "sal_at" => "sal_date",
+            "sql_at" => "hs_lifecyclestage_salesqualifiedlead_date",
+            "opportunity_at" => "hs_lifecyclestage_opportunity_date",
+            "customer_at" => "hs_lifecyclestage_customer_date",
+            other => return (other.to_string(), text(v)),
+        };
+        (name.to_string(), time(v))
+    });
+    let mut deals = read_csv(&data.join("deals.csv"), |h, v| match h {
+        "created_at" => ("createdate".into(), time(v)),
+        "closed_at" => ("closedate".into(), time(v)),
+        "currency" => ("deal_currency_code".into(), text(v)),
+        "won" => ("hs_is_closed_won".into(), text(v)),
+        other => (other.to_string(), text(v)),
+    });
+    for d in &mut deals {
+        // Closed when it has a close date, as the export reads it.
+        let closed = !d.props["closedate"].is_null();
+        d.props.insert("hs_is_closed".into(), json!(closed.to_string()));
+    }
+    let mut all = Vec::with_capacity(contacts);
+    for copy in 0.. {
+        for r in &leads {
+            if all.len() == contacts {
+                return Hub::new(all, deals, per_second);
+            }
+            all.push(Rec {
+                id: r.id + copy * 1_000_000,
+                ..r.clone()
+            });
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+fn read_csv(csv: &std::path::Path, map: impl Fn(&str, &str) -> (String, Value)) -> Vec<Rec> {
+    let text = std::fs::read_to_string(csv).expect("csv");
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .expect("headers")
+        .iter()
+        .map(String::from)
+        .collect();
+    rdr.records()
+        .map(|r| {
+            let r = r.expect("row");
+            let id: u64 = r[0][1..].parse().expect("numeric id");
+            let props = headers
+                .iter()
+                .zip(r.iter())
+                .skip(1)
+                .map(|(h, v)| map(h, v))
+                .collect();
+            Rec {
+                id,
+                props,
+                modified: MODIFIED,
+                archived: false,
+            }
+        })
+        .collect()
 }
 
 /// HubSpot's time format: ISO 8601 UTC with milliseconds and Z.
@@ -243,6 +345,9 @@ fn handle(mut stream: std::net::TcpStream, hub: &Mutex<Hub>) {
             q.iter().rev().take_while(|t| now - **t < window).count()
         };
         let search = method == "POST" && path.ends_with("/search");
+        if let Ok(t) = jiff::Timestamp::from_millisecond(h.now_ms()) {
+            extra.push_str(&format!("Date: {}\r\n", t.strftime("%a, %d %b %Y %H:%M:%S GMT")));
+        }
         let budget = h.per_second * 10;
         let used = in_last(&h.recent, Duration::from_secs(10));
         extra.push_str(&format!(
@@ -382,10 +487,22 @@ fn shown(r: &Rec, props: &[String], modified: &str) -> Value {
 }
 
 /// GET /crm/v3/objects/{type}: in id order, from the `after` cursor.
-fn list(h: &Hub, path: &str, query: &[(String, String)]) -> (u16, Value) {
+fn list(h: &mut Hub, path: &str, query: &[(String, String)]) -> (u16, Value) {
+    let kind = match path {
+        "/crm/v3/objects/contacts" => 0,
+        "/crm/v3/objects/deals" => 1,
+        _ => return not_found(),
+    };
+    let recs = if kind == 0 { &h.contacts } else { &h.deals };
+    if h.order[kind].len() != recs.len() {
+        let mut order: Vec<usize> = (0..recs.len()).collect();
+        order.sort_by_key(|&i| recs[i].id);
+        h.order[kind] = order;
+    }
     let Some((recs, modified)) = records(h, path) else {
         return not_found();
     };
+    let order = &h.order[kind];
     let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let limit = q("limit").and_then(|l| l.parse().ok()).unwrap_or(10usize).min(100);
     let archived = q("archived") == Some("true");
@@ -402,18 +519,18 @@ fn list(h: &Hub, path: &str, query: &[(String, String)]) -> (u16, Value) {
     let props: Vec<String> = q("properties")
         .map(|p| p.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
         .unwrap_or_default();
-    let mut matching: Vec<&Rec> = recs
+    let from = order.partition_point(|&i| recs[i].id < after);
+    let mut matching = order[from..]
         .iter()
-        .filter(|r| r.archived == archived && r.id >= after)
-        .collect();
-    matching.sort_by_key(|r| r.id);
+        .map(|&i| &recs[i])
+        .filter(|r| r.archived == archived);
     let page: Vec<Value> = matching
-        .iter()
+        .by_ref()
         .take(limit)
         .map(|r| shown(r, &props, modified))
         .collect();
     let mut reply = json!({"results": page});
-    if let Some(next) = matching.get(limit) {
+    if let Some(next) = matching.next() {
         reply["paging"] = json!({"next": {
             "after": next.id.to_string(),
             "link": format!("{path}?after={}", next.id),
@@ -499,7 +616,7 @@ fn control(hub: &Mutex<Hub>, method: &str, path: &str, query: &[(String, String)
                 .find(|(k, _)| k == "share")
                 .and_then(|(_, v)| v.parse().ok())
                 .unwrap_or(0.01);
-            let now = now_ms();
+            let now = h.now_ms();
             let n = (h.contacts.len() as f64 * share).round() as usize;
             let mut rng = fastrand::Rng::with_seed(now as u64);
             for _ in 0..n {
@@ -510,9 +627,45 @@ fn control(hub: &Mutex<Hub>, method: &str, path: &str, query: &[(String, String)
             }
             json!({"touched": n})
         }
+        ("POST", "/_fake/reset") => {
+            // `limited` counts on: refusals since the stand-in started.
+            h.served.clear();
+            json!({})
+        }
+        ("POST", "/_fake/age") => {
+            // As if every change so far had happened `minutes` earlier.
+            let minutes: i64 = query
+                .iter()
+                .find(|(k, _)| k == "minutes")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(60);
+            let h = &mut *h;
+            for r in h.contacts.iter_mut().chain(h.deals.iter_mut()) {
+                r.modified -= minutes * 60_000;
+            }
+            json!({})
+        }
         _ => {
-            let ok = h.served.iter().filter(|s| s.status == 200).count();
-            json!({"requests": h.served.len(), "ok": ok, "limited": h.limited})
+            // The full listing's pace: pages over the time from the first to the last.
+            let lists: Vec<Instant> = h
+                .served
+                .iter()
+                .filter(|s| s.method == "GET" && s.query.iter().any(|q| q == &("archived".to_string(), "false".to_string())))
+                .map(|s| s.at)
+                .collect();
+            let span = match (lists.first(), lists.last()) {
+                (Some(a), Some(b)) => (*b - *a).as_secs_f64(),
+                _ => 0.0,
+            };
+            json!({
+                "requests": h.served.len(),
+                "failed": h.served.iter().filter(|s| s.status != 200).count(),
+                "limited": h.limited,
+                "list_pages": lists.len(),
+                "list_seconds": span,
+                "searches": h.served.iter().filter(|s| s.method == "POST").count(),
+                "per_second": h.per_second,
+            })
         }
     }
 }
