@@ -187,19 +187,36 @@ impl Object {
         changed: BTreeMap<Key, Value>,
         removed: &BTreeSet<Key>,
         meta: Meta,
+        old: &Meta,
     ) -> Result<Meta, SourceError> {
-        let old = std::fs::File::open(&self.data).map_err(|e| write_error(&self.data, &e))?;
+        if changed.is_empty() && removed.is_empty() {
+            // Nothing to rewrite: the records stay, the sync time moves.
+            let meta = Meta {
+                records: old.records,
+                bytes: old.bytes,
+                sha256: old.sha256.clone(),
+                ..meta
+            };
+            self.write_meta(&meta)?;
+            return Ok(meta);
+        }
+        let file = std::fs::File::open(&self.data).map_err(|e| write_error(&self.data, &e))?;
         let mut out = self.writer()?;
         let mut changed = changed.into_iter().peekable();
-        for (n, line) in std::io::BufReader::new(old).lines().enumerate() {
+        for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
             let line = line.map_err(|e| write_error(&self.data, &e))?;
-            let row: Value = serde_json::from_str(&line).map_err(|e| {
+            // Only the id is read; the row is copied as it is.
+            let key = Key(row_id(&line, &self.id_field).ok_or_else(|| {
                 SourceError::new(
-                    format!("the cache `{}` line {}: {e}", self.data.display(), n + 1),
+                    format!(
+                        "the cache `{}` line {} is not a record with `{}`",
+                        self.data.display(),
+                        n + 1,
+                        self.id_field
+                    ),
                     "run with --refresh to fetch every record again",
                 )
-            })?;
-            let key = Key(id_of(&row, &self.id_field));
+            })?);
             while let Some((k, _)) = changed.peek()
                 && *k < key
             {
@@ -211,7 +228,7 @@ impl Object {
                 continue;
             }
             if !removed.contains(&key) {
-                out.push(&key, &row)?;
+                out.push_line(&key, &line)?;
             }
         }
         for (k, v) in changed {
@@ -219,11 +236,68 @@ impl Object {
         }
         out.finish(meta)
     }
+
+    /// Writes the description beside its place and renames it in.
+    fn write_meta(&self, meta: &Meta) -> Result<(), SourceError> {
+        let partial = self.meta.with_extension("json.partial");
+        let text = serde_json::to_vec_pretty(meta).map_err(|e| write_error(&partial, &e.into()))?;
+        std::fs::write(&partial, text).map_err(|e| write_error(&partial, &e))?;
+        std::fs::rename(&partial, &self.meta).map_err(|e| write_error(&self.meta, &e))
+    }
+}
+
+/// The id of a cached row, read without building the row: every other
+/// value is skipped. `None` when the line is not a JSON object.
+fn row_id(line: &str, field: &str) -> Option<String> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct IdOf<'f>(&'f str);
+    /// Whether a key is the id field, without allocating it.
+    struct IsField<'f>(&'f str);
+    impl<'de> DeserializeSeed<'de> for IsField<'_> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    impl Visitor<'_> for IsField<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a property name")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<bool, E> {
+            Ok(v == self.0)
+        }
+    }
+    impl<'de> Visitor<'de> for IdOf<'_> {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a record")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+            let mut id = None;
+            while let Some(is_id) = map.next_key_seed(IsField(self.0))? {
+                if is_id {
+                    id = Some(map.next_value::<Value>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(id.map(|v| id_text(&v)))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(line);
+    let id = (&mut de).deserialize_map(IdOf(field)).ok()??;
+    de.end().ok()?;
+    Some(id)
 }
 
 /// A row's id as text (numbers written as they are).
 pub fn id_of(row: &Value, field: &str) -> String {
-    match &row[field] {
+    id_text(&row[field])
+}
+
+fn id_text(v: &Value) -> String {
+    match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         v => v.to_string(),
@@ -298,17 +372,29 @@ impl Writer {
 
     /// Adds a row whose id is `id`.
     pub fn push(&mut self, id: &Key, row: &Value) -> Result<(), SourceError> {
+        let line = serde_json::to_string(row).map_err(|e| write_error(&self.partial, &e.into()))?;
+        self.push_line(id, &line)
+    }
+
+    /// Adds a row already written as a line of JSON (without its newline).
+    pub fn push_line(&mut self, id: &Key, line: &str) -> Result<(), SourceError> {
         if self.last.as_ref().is_some_and(|l| id <= l) {
             self.unsorted = true;
         }
         self.last = Some(id.clone());
-        let mut line = serde_json::to_vec(row).map_err(|e| write_error(&self.partial, &e.into()))?;
-        line.push(b'\n');
-        self.hasher.update(&line);
-        self.bytes += line.len() as u64;
+        self.write(line.as_bytes())
+    }
+
+    fn write(&mut self, line: &[u8]) -> Result<(), SourceError> {
+        self.hasher.update(line);
+        self.hasher.update(b"\n");
+        self.bytes += line.len() as u64 + 1;
         self.records += 1;
         match &mut self.file {
-            Some(f) => f.write_all(&line).map_err(|e| write_error(&self.partial, &e)),
+            Some(f) => f
+                .write_all(line)
+                .and_then(|()| f.write_all(b"\n"))
+                .map_err(|e| write_error(&self.partial, &e)),
             None => Ok(()),
         }
     }
@@ -336,10 +422,7 @@ impl Writer {
         let object = &self.object;
         std::fs::rename(&self.partial, &object.data).map_err(|e| write_error(&object.data, &e))?;
         self.finished = true;
-        let meta_partial = object.meta.with_extension("json.partial");
-        let text = serde_json::to_vec_pretty(&meta).map_err(|e| write_error(&meta_partial, &e.into()))?;
-        std::fs::write(&meta_partial, text).map_err(|e| write_error(&meta_partial, &e))?;
-        std::fs::rename(&meta_partial, &object.meta).map_err(|e| write_error(&object.meta, &e))?;
+        object.write_meta(&meta)?;
         Ok(meta)
     }
 }
@@ -481,7 +564,7 @@ mod tests {
             );
         }
         let removed = BTreeSet::from([Key("10".into())]);
-        let m2 = o.merge(changed, &removed, m.clone()).expect("merge");
+        let m2 = o.merge(changed, &removed, m.clone(), &m).expect("merge");
         assert_eq!(
             rows(&o),
             [
@@ -494,6 +577,20 @@ mod tests {
         );
         assert_eq!(m2.records, 5);
         assert_eq!(o.state(&expect(&fields)), State::Usable(m2.clone()));
+        // Nothing changed: the records stay as they are, the sync time moves.
+        let later = Meta {
+            synced_at: "2026-11-02T00:00:00Z".into(),
+            ..m2.clone()
+        };
+        let m3 = o
+            .merge(BTreeMap::new(), &BTreeSet::new(), later, &m2)
+            .expect("merge nothing");
+        assert_eq!((m3.sha256.as_str(), m3.records), (m2.sha256.as_str(), 5));
+        assert_eq!(o.state(&expect(&fields)), State::Usable(m3));
+        assert_eq!(row_id(r#"{"a":{"b":[1]},"hs_object_id":"7","z":null}"#, "hs_object_id"), Some("7".into()));
+        assert_eq!(row_id(r#"{"hs_object_id":7}"#, "hs_object_id"), Some("7".into()));
+        assert_eq!(row_id(r#"{"hs_object_id":"7"} x"#, "hs_object_id"), None);
+        assert_eq!(row_id("[1]", "hs_object_id"), None);
 
         // Not trusted: more fields needed, another origin, an edited file,
         // a torn description.

@@ -396,7 +396,7 @@ impl HubSpotSource {
                     synced_at: began(started, http),
                     ..meta
                 };
-                let meta = cache.merge(changed, &archived, meta)?;
+                let meta = cache.merge(changed, &archived, meta, &old)?;
                 self.fetch.progress.line(&format!(
                     "{}: {object}: {n} changed since {}, {} archived; {} cached",
                     self.id, old.synced_at, archived.len(), meta.records
