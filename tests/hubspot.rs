@@ -313,7 +313,7 @@ fn an_incremental_fetch_leaves_the_cache_a_full_one_would() {
     let before = hub.lock().expect("hub").served.len();
     let (_, updated, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
     assert!(stderr.contains("12025 changed since"), "{stderr}");
-    assert!(stderr.contains("40 archived"), "{stderr}");
+    assert!(stderr.contains("40 removed"), "{stderr}");
     assert_ne!(numbers(&updated), numbers(&first), "the changes matter");
     let incremental = cached(dir.path());
     {

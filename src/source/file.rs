@@ -35,7 +35,7 @@ pub struct FileSource {
 /// Which file of the source.
 /// Leads or deals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     /// Leads (contacts).
     Leads,
     /// Deals (opportunities).

@@ -6,6 +6,7 @@
 //! number of bad rows; a column the metrics need but the source lacks is
 //! reported so the targets that depend on it show `error`, not a number.
 
+pub mod api;
 pub mod cache;
 pub mod file;
 pub mod http;
@@ -127,9 +128,7 @@ pub fn open(
             Ok(Box::new(file::FileSource::new(id, source, dir, org_tz)?))
         }
         SourceKind::Postgres => Ok(Box::new(postgres::PostgresSource::new(id, source, org_tz)?)),
-        SourceKind::Hubspot => Ok(Box::new(hubspot::HubSpotSource::new(
-            id, source, dir, org_tz, fetch,
-        )?)),
+        SourceKind::Hubspot => Ok(Box::new(hubspot::open(id, source, dir, org_tz, fetch)?)),
         kind => Err(SourceError::new(
             format!(
                 "source `{id}` is of kind `{}`, which this version of revalign cannot read yet",

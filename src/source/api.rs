@@ -1,0 +1,420 @@
+//! What the CRM API sources share: the declaration (the token's variable,
+//! the base URL, the timeout, the field mapping), the cache kept up to date
+//! (every record fetched, or only what changed since the last sync: see
+//! [`super::cache`]) and the file source over it, so values are read, typed
+//! and checked exactly as in an export. Each vendor ([`Api`]) says how to
+//! list every record, the records changed since a time, and the records
+//! removed since.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::cache::{self, Expect, Key, Meta, State, Writer};
+use super::file::{FileSource, Kind, preset_columns};
+use super::http::Http;
+use super::{DataSource, DealSink, Fetch, LeadSink, SourceError, Streamed};
+use crate::model::manifest::{Preset, Source, SourceKind};
+use crate::model::record::Need;
+
+/// A cache last fetched whole longer ago is fetched whole again: the safety
+/// net for records deleted without trace (past the archive, the recycle bin).
+pub const FULL_EVERY_DAYS: i64 = 7;
+/// Changes are fetched from this long before the last sync began: records
+/// an API's search index had not yet seen ("a few moments" after a write).
+/// The sync's start is read by the earlier of this machine's clock and the
+/// API's (its `Date` header), so a clock running ahead loses nothing.
+pub const OVERLAP_MINUTES: i64 = 5;
+
+/// What is fixed about a vendor.
+#[derive(Debug, Clone, Copy)]
+pub struct Vendor {
+    /// The kind in the manifest (`hubspot`).
+    pub kind: &'static str,
+    /// The name in messages (`HubSpot`).
+    pub name: &'static str,
+    /// The API base when the manifest names none.
+    pub base: &'static str,
+    /// Field names when not mapped.
+    pub preset: Preset,
+    /// The variable suggested for the token, and what to put in it.
+    pub token_help: &'static str,
+}
+
+/// One declared API source.
+#[derive(Clone)]
+pub struct Account {
+    /// The source id.
+    pub id: String,
+    /// The vendor.
+    pub vendor: Vendor,
+    /// The variable holding the access token.
+    pub token_env: String,
+    /// The API base, without a trailing slash.
+    pub base: String,
+    columns: BTreeMap<String, String>,
+    deal_columns: BTreeMap<String, String>,
+    time_zone: Option<String>,
+    org_tz: String,
+    /// How long each answer may take.
+    pub timeout: Duration,
+    /// `.revalign/cache/<id>/`.
+    pub cache: PathBuf,
+    /// `--refresh`, and where progress goes.
+    pub fetch: Fetch,
+}
+
+impl std::fmt::Debug for Account {
+    // The token stays out: only the variable that holds it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("vendor", &self.vendor.kind)
+            .field("token_env", &self.token_env)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Account {
+    /// Reads the declaration of source `id` in the alignment at `dir`.
+    pub fn new(
+        id: &str,
+        s: &Source,
+        dir: &Path,
+        org_tz: &str,
+        fetch: Fetch,
+        vendor: Vendor,
+    ) -> Result<Account, SourceError> {
+        let Some(token_env) = s.token_env.clone() else {
+            return Err(SourceError::new(
+                format!("source `{id}` ({}) names no token", vendor.kind),
+                format!("set [source.{id}] token_env = {}", vendor.token_help),
+            ));
+        };
+        let timeout = match s.timeout.as_deref() {
+            None => Duration::from_secs(30),
+            Some(t) => match t.parse::<crate::model::duration::Duration>() {
+                Ok(d) if d.as_secs() >= 1 => Duration::from_secs(d.as_secs()),
+                _ => {
+                    return Err(SourceError::new(
+                        format!(
+                            "source `{id}`: timeout `{t}` is not a duration of a second or more"
+                        ),
+                        "write it as `30s`, `2m`",
+                    ));
+                }
+            },
+        };
+        Ok(Account {
+            id: id.to_string(),
+            vendor,
+            token_env,
+            base: super::http::base_url(id, s.base_url.as_deref(), vendor.base)?,
+            columns: s.columns.clone(),
+            deal_columns: s.deal_columns.clone(),
+            time_zone: s.time_zone.clone(),
+            org_tz: org_tz.to_string(),
+            timeout,
+            cache: dir.join(".revalign").join("cache").join(id),
+            fetch,
+        })
+    }
+
+    /// The API field holding a field: the mapping, else the vendor's name.
+    pub fn property(&self, kind: Kind, field: &str, stage: bool) -> String {
+        let map = match kind {
+            Kind::Leads => &self.columns,
+            Kind::Deals => &self.deal_columns,
+        };
+        map.get(field).cloned().unwrap_or_else(|| {
+            preset_columns(self.vendor.preset, kind, field, stage)
+                .pop()
+                .unwrap_or_else(|| field.to_string())
+        })
+    }
+
+    /// The API fields a kind of record is fetched with.
+    pub fn properties(&self, kind: Kind, need: &Need) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |p: String| {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        };
+        match kind {
+            Kind::Leads => {
+                for f in ["id", "created", "first_touch"] {
+                    add(self.property(kind, f, false));
+                }
+                for s in &need.stages {
+                    add(self.property(kind, s, true));
+                }
+                for (f, _) in &need.lead_fields.list {
+                    add(self.property(kind, f, false));
+                }
+            }
+            Kind::Deals => {
+                for f in ["id", "created", "closed", "is_closed", "won", "currency"] {
+                    add(self.property(kind, f, false));
+                }
+                for (f, _) in &need.deal_fields.list {
+                    add(self.property(kind, f, false));
+                }
+            }
+        }
+        out
+    }
+
+    /// The access token, from its variable.
+    pub fn token(&self) -> Result<String, SourceError> {
+        std::env::var(&self.token_env)
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| {
+                SourceError::new(
+                    format!(
+                        "source `{}`: the environment variable {} is not set",
+                        self.id, self.token_env
+                    ),
+                    format!("export {} with {}", self.token_env, self.vendor.token_help),
+                )
+            })
+    }
+
+    /// A line on standard error (what a sync decided, and why).
+    pub fn progress_line(&self, text: &str) {
+        self.fetch.progress.line(text);
+    }
+}
+
+/// One vendor's API.
+pub trait Api: Send + Sync {
+    /// The declaration.
+    fn account(&self) -> &Account;
+    /// The API's name for a kind of record (`contacts`, `Lead`).
+    fn object(&self, kind: Kind) -> &'static str;
+    /// A client with the vendor's limits.
+    fn client(&self) -> Result<Http, SourceError>;
+    /// Every record of a kind, with `fields`, into `out`.
+    fn everything(
+        &self,
+        http: &mut Http,
+        token: &str,
+        kind: Kind,
+        fields: &[String],
+        out: &mut Writer,
+    ) -> Result<(), SourceError>;
+    /// The records of a kind modified since `since` (epoch milliseconds).
+    fn changed(
+        &self,
+        http: &mut Http,
+        token: &str,
+        kind: Kind,
+        fields: &[String],
+        since: i64,
+    ) -> Result<BTreeMap<Key, Value>, SourceError>;
+    /// The ids of records of a kind removed (deleted, merged) since `since`.
+    fn removed(
+        &self,
+        http: &mut Http,
+        token: &str,
+        kind: Kind,
+        since: i64,
+    ) -> Result<BTreeSet<Key>, SourceError>;
+}
+
+/// An API source read through its cache.
+pub struct Cached<A: Api> {
+    api: A,
+    /// The file source over the cache once synced, or why it could not be:
+    /// synced once per check, a failure reported for leads and deals alike.
+    synced: Mutex<Option<Result<FileSource, SourceError>>>,
+}
+
+impl<A: Api> std::fmt::Debug for Cached<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cached")
+            .field("account", self.api.account())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Api> Cached<A> {
+    /// The source; nothing is fetched until records are first needed.
+    pub fn new(api: A) -> Cached<A> {
+        Cached {
+            api,
+            synced: Mutex::new(None),
+        }
+    }
+
+    /// Brings the cache of one kind of record up to date; returns its file.
+    fn sync(
+        &self,
+        http: &mut Http,
+        token: &str,
+        kind: Kind,
+        need: &Need,
+    ) -> Result<PathBuf, SourceError> {
+        let a = self.api.account();
+        let object = self.api.object(kind);
+        let fields = a.properties(kind, need);
+        let cache = cache::Object::new(&a.cache, object, &a.property(kind, "id", false));
+        let started = jiff::Timestamp::now();
+        http.server_time = None;
+        let state = if a.fetch.refresh {
+            State::Rebuild("--refresh was given".into())
+        } else {
+            cache.state(&Expect {
+                vendor: a.vendor.kind,
+                origin: &a.base,
+                source: &a.id,
+                fields: &fields,
+            })
+        };
+        let stale = |m: &Meta| {
+            m.full_at.parse::<jiff::Timestamp>().map_or(true, |t| {
+                started.as_second() - t.as_second() > FULL_EVERY_DAYS * 86_400
+            })
+        };
+        let meta = Meta {
+            format: cache::FORMAT,
+            vendor: a.vendor.kind.into(),
+            origin: a.base.clone(),
+            source: a.id.clone(),
+            object: object.into(),
+            fields: fields.clone(),
+            synced_at: String::new(),
+            full_at: String::new(),
+            records: 0,
+            bytes: 0,
+            sha256: String::new(),
+        };
+        match state {
+            State::Usable(old) if !stale(&old) => {
+                let since = old
+                    .synced_at
+                    .parse::<jiff::Timestamp>()
+                    .map(|t| t.as_millisecond() - OVERLAP_MINUTES * 60_000)
+                    .unwrap_or(0);
+                let changed = self.api.changed(http, token, kind, &fields, since)?;
+                let removed = self.api.removed(http, token, kind, since)?;
+                let n = changed.len();
+                let meta = Meta {
+                    synced_at: began(started, http),
+                    full_at: old.full_at.clone(),
+                    ..meta
+                };
+                let meta = cache.merge(changed, &removed, meta, &old)?;
+                a.progress_line(&format!(
+                    "{}: {object}: {n} changed since {}, {} removed; {} cached",
+                    a.id,
+                    old.synced_at,
+                    removed.len(),
+                    meta.records
+                ));
+            }
+            state => {
+                let why = match state {
+                    State::Empty => None,
+                    State::Usable(_) => Some(format!(
+                        "it was last fetched whole over {FULL_EVERY_DAYS} days ago"
+                    )),
+                    State::Rebuild(why) => Some(why),
+                };
+                if let Some(why) = why {
+                    a.progress_line(&format!(
+                        "{}: {object}: fetching every record again: {why}",
+                        a.id
+                    ));
+                }
+                let mut out = cache.writer()?;
+                self.api.everything(http, token, kind, &fields, &mut out)?;
+                let began = began(started, http);
+                out.finish(Meta {
+                    synced_at: began.clone(),
+                    full_at: began,
+                    ..meta
+                })?;
+            }
+        }
+        Ok(cache.data)
+    }
+
+    /// Brings both kinds (each only if needed) up to date and opens the
+    /// cache as files.
+    fn sync_all(&self, need: &Need) -> Result<FileSource, SourceError> {
+        let a = self.api.account();
+        let token = a.token()?;
+        let mut http = self.api.client()?;
+        let mut source = Source::empty(SourceKind::Ndjson);
+        source.preset = Some(a.vendor.preset);
+        source.columns = a.columns.clone();
+        source.deal_columns = a.deal_columns.clone();
+        source.time_zone = a.time_zone.clone();
+        if need.leads {
+            let leads = self.sync(&mut http, &token, Kind::Leads, need)?;
+            source.leads = Some(leads.display().to_string());
+        }
+        if need.deals {
+            let deals = self.sync(&mut http, &token, Kind::Deals, need)?;
+            source.deals = Some(deals.display().to_string());
+        }
+        FileSource::new(&a.id, &source, Path::new(""), &a.org_tz)
+    }
+
+    fn with<T>(&self, need: &Need, read: impl FnOnce(&FileSource) -> T) -> Result<T, SourceError> {
+        let mut synced = self.synced.lock().map_err(|_| {
+            SourceError::new(
+                format!("the {} fetch stopped half-way", self.api.account().vendor.name),
+                "run again",
+            )
+        })?;
+        let files = synced.get_or_insert_with(|| self.sync_all(need));
+        match files {
+            Ok(f) => Ok(read(f)),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+impl<A: Api> DataSource for Cached<A> {
+    fn leads(&self, need: &Need, sinks: &mut [&mut LeadSink<'_>]) -> Result<Streamed, SourceError> {
+        self.with(need, |f| f.leads(need, sinks))?
+    }
+
+    fn deals(&self, need: &Need, sinks: &mut [&mut DealSink<'_>]) -> Result<Streamed, SourceError> {
+        self.with(need, |f| f.deals(need, sinks))?
+    }
+}
+
+/// When a sync began: by this machine's clock or the API's, whichever is
+/// earlier (an HTTP `Date` has whole seconds).
+fn began(local: jiff::Timestamp, http: &Http) -> String {
+    let server = http
+        .server_time
+        .and_then(|t| t.checked_sub(jiff::SignedDuration::from_secs(1)).ok());
+    server.map_or(local, |s| s.min(local)).to_string()
+}
+
+/// Fails when a listing's cursor comes back: a page that repeats cannot be
+/// trusted. `seen` holds the cursors so far.
+pub fn fresh_cursor(
+    vendor: &str,
+    what: &str,
+    cursor: &str,
+    seen: &mut std::collections::HashSet<String>,
+) -> Result<(), SourceError> {
+    if seen.insert(cursor.to_string()) {
+        Ok(())
+    } else {
+        Err(SourceError::new(
+            format!("{vendor}: {what} repeated the cursor `{cursor}`"),
+            "run again; a listing that goes back cannot be trusted",
+        ))
+    }
+}
