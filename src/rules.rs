@@ -325,6 +325,18 @@ impl<'a> Ctx<'a> {
                     .at(s.place.clone()),
                 );
             }
+            // Salesforce has no one API host: each org has its own instance.
+            if v.kind == SourceKind::Salesforce && v.base_url.is_none() {
+                out.push(
+                    Finding::new(
+                        Code::SourceSetting,
+                        format!("source `{}` of kind `salesforce` has no `base_url`", s.id),
+                    )
+                    .help("add `base_url = \"https://<my-domain>.my.salesforce.com\"` (the instance_url of your token)")
+                    .label("`base_url` missing")
+                    .at(s.place.clone()),
+                );
+            }
         }
         if let Some(d) = &self.a.defaults
             && let Some(v) = &d.value

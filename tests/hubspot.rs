@@ -10,7 +10,6 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -58,84 +57,11 @@ fn check_with(
     token: Option<&str>,
     extra: &[&str],
 ) -> (i32, Value, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_revalign"));
-    cmd.args([
-        "check",
-        ".",
-        "--format",
-        "json",
-        "--period",
-        "2026-10",
-        "--last",
-        "2",
-        "--as-of",
-        "2026-11-01",
-        "--source",
-        source,
-    ])
-    .args(extra)
-    .current_dir(dir)
-    .env_clear()
-    .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    if let Some(t) = token {
-        cmd.env("HUBSPOT_TOKEN", t);
-    }
-    let out = cmd.output().expect("run revalign");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    // Whatever token was given never shows: not in output, not in the cache.
-    let mut written = format!("{stdout}{stderr}");
-    if let Ok(entries) = std::fs::read_dir(dir.join(".revalign/cache/hubspot")) {
-        for e in entries.flatten() {
-            written.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
-        }
-    }
-    for t in [Some(TOKEN), token].into_iter().flatten() {
-        assert!(!written.contains(t), "the token is never printed or cached");
-    }
-    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
-    (out.status.code().unwrap_or(-1), doc, stderr)
+    let env = token.map(|t| ("HUBSPOT_TOKEN", t));
+    common::check_api(dir, source, env, extra, &[TOKEN])
 }
 
-/// Status, counts and value of every result, and the drift counts.
-fn numbers(doc: &Value) -> Vec<String> {
-    let mut out: Vec<String> = doc["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} {} {} {} {}",
-                r["id"], r["period"], r["status"], r["actual"], r["hits"], r["total"]
-            )
-        })
-        .collect();
-    for d in doc["drift"].as_array().expect("drift") {
-        out.push(format!(
-            "drift {} {} {} {}",
-            d["stage"], d["judged"], d["drifted"], d["left_funnel"]
-        ));
-    }
-    out
-}
-
-fn statuses(doc: &Value) -> Vec<(String, String)> {
-    doc["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .map(|r| {
-            (
-                r["status"].as_str().unwrap_or("").to_string(),
-                format!(
-                    "{} | {}",
-                    r["note"].as_str().unwrap_or(""),
-                    r["help"].as_str().unwrap_or("")
-                ),
-            )
-        })
-        .collect()
-}
+use common::{numbers, statuses};
 
 /// The cache's contacts and deals files.
 fn cached(dir: &Path) -> (String, String) {

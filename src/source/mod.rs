@@ -13,6 +13,7 @@ pub mod http;
 pub mod hubspot;
 pub mod postgres;
 pub mod progress;
+pub mod salesforce;
 pub mod timestamp;
 
 use std::fmt;
@@ -129,6 +130,9 @@ pub fn open(
         }
         SourceKind::Postgres => Ok(Box::new(postgres::PostgresSource::new(id, source, org_tz)?)),
         SourceKind::Hubspot => Ok(Box::new(hubspot::open(id, source, dir, org_tz, fetch)?)),
+        SourceKind::Salesforce => Ok(Box::new(salesforce::open(
+            id, source, dir, org_tz, fetch,
+        )?)),
         kind => Err(SourceError::new(
             format!(
                 "source `{id}` is of kind `{}`, which this version of revalign cannot read yet",

@@ -110,3 +110,97 @@ pub fn copy_alignment(from: &Path, to: &Path) {
 pub mod http;
 #[allow(unused_imports)] // each test crate uses a subset of these helpers
 pub use http::{Request, read_request};
+
+/// `revalign check` of October 2026 (and September) as of 2026-11-01, in
+/// JSON, reading every target from `source`, with the token variable `env`
+/// set: exit code, the document, stderr. Every secret in `secrets` and the
+/// token given are searched for in the output and in the source's cache:
+/// found, the test fails.
+#[allow(dead_code)] // each test crate uses a subset of these helpers
+pub fn check_api(
+    dir: &Path,
+    source: &str,
+    env: Option<(&str, &str)>,
+    extra: &[&str],
+    secrets: &[&str],
+) -> (i32, serde_json::Value, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_revalign"));
+    cmd.args([
+        "check",
+        ".",
+        "--format",
+        "json",
+        "--period",
+        "2026-10",
+        "--last",
+        "2",
+        "--as-of",
+        "2026-11-01",
+        "--source",
+        source,
+    ])
+    .args(extra)
+    .current_dir(dir)
+    .env_clear()
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    if let Some((var, token)) = env {
+        cmd.env(var, token);
+    }
+    let out = cmd.output().expect("run revalign");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let mut written = format!("{stdout}{stderr}");
+    if let Ok(entries) = std::fs::read_dir(dir.join(".revalign/cache").join(source)) {
+        for e in entries.flatten() {
+            written.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+        }
+    }
+    for t in secrets.iter().copied().chain(env.map(|(_, t)| t)) {
+        assert!(!written.contains(t), "the token is never printed or cached");
+    }
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+    (out.status.code().unwrap_or(-1), doc, stderr)
+}
+
+/// Status, counts and value of every result, and the drift counts.
+#[allow(dead_code)] // each test crate uses a subset of these helpers
+pub fn numbers(doc: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} {} {}",
+                r["id"], r["period"], r["status"], r["actual"], r["hits"], r["total"]
+            )
+        })
+        .collect();
+    for d in doc["drift"].as_array().expect("drift") {
+        out.push(format!(
+            "drift {} {} {} {}",
+            d["stage"], d["judged"], d["drifted"], d["left_funnel"]
+        ));
+    }
+    out
+}
+
+/// The status of every result, and its note and help.
+#[allow(dead_code)] // each test crate uses a subset of these helpers
+pub fn statuses(doc: &serde_json::Value) -> Vec<(String, String)> {
+    doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap_or("").to_string(),
+                format!(
+                    "{} | {}",
+                    r["note"].as_str().unwrap_or(""),
+                    r["help"].as_str().unwrap_or("")
+                ),
+            )
+        })
+        .collect()
+}

@@ -27,8 +27,6 @@
 #![allow(dead_code)] // the tests and the benchmark each take a subset
 
 use std::collections::VecDeque;
-use std::io::Write;
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -252,81 +250,23 @@ pub fn serve(hub: Arc<Mutex<Hub>>) -> String {
 
 /// Serves the hub on `addr`; returns its base URL.
 pub fn serve_on(hub: Arc<Mutex<Hub>>, addr: &str) -> String {
-    let listener = TcpListener::bind(addr).expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let hub = Arc::clone(&hub);
-            std::thread::spawn(move || handle(stream, &hub));
-        }
-    });
-    base
-}
-
-/// `%2C` and `+` decoded.
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn split_target(target: &str) -> (String, Vec<(String, String)>) {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let query = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect();
-    (path.to_string(), query)
+    http::listen(addr, move |request| handle(request, &hub))
 }
 
 fn rate_limited() -> Value {
     json!({"status": "error", "message": "You have reached your ten_secondly_rolling limit.", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING", "correlationId": "c0ffee"})
 }
 
-fn handle(mut stream: std::net::TcpStream, hub: &Mutex<Hub>) {
-    let Some(http::Request {
+fn handle(request: http::Request, hub: &Mutex<Hub>) -> http::Reply {
+    let http::Request {
         method,
         target,
         auth,
         body: sent,
-    }) = http::read_request(&stream)
-    else {
-        return;
-    };
-    let (path, query) = split_target(&target);
+    } = request;
+    let (path, query) = http::split_target(&target);
     if path.starts_with("/_fake/") {
-        let reply = control(hub, &method, &path, &query);
-        let text = reply.to_string();
-        let _ = write!(
-            stream,
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        );
-        return;
+        return http::Reply::json(200, control(hub, &method, &path, &query));
     }
     let mut extra = String::new();
     let (status, reply, fault) = {
@@ -425,25 +365,17 @@ fn handle(mut stream: std::net::TcpStream, hub: &Mutex<Hub>) {
         });
         served
     };
-    let mut text = reply.to_string();
-    match fault {
-        Some(Fault::Slow(ms)) => std::thread::sleep(Duration::from_millis(ms)),
-        Some(Fault::Malformed) => text = text[..text.len() / 2].to_string() + "}",
-        _ => {}
+    http::Reply {
+        status,
+        headers: extra,
+        body: reply,
+        spoil: match fault {
+            Some(Fault::Slow(ms)) => http::Spoil::Slow(ms),
+            Some(Fault::Malformed) => http::Spoil::Malformed,
+            Some(Fault::CutOff) => http::Spoil::CutOff,
+            _ => http::Spoil::None,
+        },
     }
-    let declared = if fault == Some(Fault::CutOff) {
-        text.len() * 2
-    } else {
-        text.len()
-    };
-    if fault == Some(Fault::CutOff) {
-        text.truncate(text.len() / 2);
-    }
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}Content-Length: {declared}\r\nConnection: close\r\n\r\n{text}"
-    );
-    let _ = stream.flush();
 }
 
 fn not_found() -> (u16, Value) {

@@ -1,0 +1,361 @@
+//! A stand-in for Salesforce's REST API on loopback, speaking its documented
+//! shapes: `GET /services/data/v62.0/query?q=<SOQL>` and `queryAll`, answers
+//! `{totalSize, done, nextRecordsUrl, records: [{attributes, Id, ...}]}` of
+//! up to 2,000 records, the rest behind a query locator
+//! (`/services/data/v62.0/query/<locator>-<offset>`) fixed when the query
+//! ran; error bodies as JSON arrays (`[{"message", "errorCode"}]`): 401
+//! `INVALID_SESSION_ID`, 400 `INVALID_FIELD` and `MALFORMED_QUERY`, 403
+//! `REQUEST_LIMIT_EXCEEDED`; `Sforce-Limit-Info: api-usage=n/limit`.
+//!
+//! It reads the SOQL revalign writes: `SELECT <fields> FROM <object>`, with
+//! `WHERE SystemModstamp >= <datetime>` or `WHERE IsDeleted = true AND
+//! SystemModstamp >= <datetime>`.
+//!
+//! Its includer declares `tests/fake/http.rs` as the module `http` beside it.
+#![allow(dead_code)] // the tests and the benchmark each take a subset
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value, json};
+
+use super::http;
+
+/// The token the stand-in accepts.
+pub const TOKEN: &str = "00D5g000004fake!AQ8AQFakeSessionId.For.Tests";
+/// Records per answer.
+pub const BATCH: usize = 2000;
+
+/// A fault met by one served request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    Pass,
+    Unavailable,
+    LimitExceeded,
+    Slow(u64),
+    CutOff,
+    Malformed,
+    /// The previous page again, locator and all.
+    RepeatPage,
+    /// `done: false` without a `nextRecordsUrl`.
+    NoNext,
+    /// `done: true` before the `totalSize` is reached.
+    ShortDone,
+}
+
+/// A record: `Id`, fields, `SystemModstamp` (epoch milliseconds), deleted.
+#[derive(Debug, Clone)]
+pub struct Rec {
+    pub id: String,
+    pub fields: Map<String, Value>,
+    pub modstamp: i64,
+    pub deleted: bool,
+}
+
+/// A request as served.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub path: String,
+    pub soql: Option<String>,
+    pub status: u16,
+    pub fault: Option<Fault>,
+}
+
+/// The org.
+#[derive(Debug, Default)]
+pub struct Org {
+    pub leads: Vec<Rec>,
+    pub opportunities: Vec<Rec>,
+    pub faults: VecDeque<Fault>,
+    pub served: Vec<Served>,
+    /// Requests counted against the daily limit.
+    pub used: u64,
+    pub limit: u64,
+    /// Query locators: what a query found, fixed when it ran.
+    locators: HashMap<String, Found>,
+    previous: Option<Value>,
+}
+
+impl Org {
+    /// An org holding these records.
+    pub fn new(leads: Vec<Rec>, opportunities: Vec<Rec>) -> Org {
+        Org {
+            leads,
+            opportunities,
+            limit: 100_000,
+            ..Org::default()
+        }
+    }
+}
+
+/// What a query found: the object, the fields selected, the records' positions.
+#[derive(Debug, Clone)]
+struct Found {
+    object: String,
+    fields: Vec<String>,
+    at: Vec<usize>,
+}
+
+/// Salesforce's datetime format: `2018-03-18T07:38:12.000+0000`.
+pub fn datetime(ms: i64) -> Value {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| json!(t.strftime("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()))
+        .unwrap_or(Value::Null)
+}
+
+/// Serves the org until the process ends; returns its base URL.
+pub fn serve(org: Arc<Mutex<Org>>) -> String {
+    http::listen("127.0.0.1:0", move |request| handle(request, &org))
+}
+
+fn error(status: u16, code: &str, message: &str) -> (u16, Value) {
+    (status, json!([{"message": message, "errorCode": code}]))
+}
+
+fn handle(request: http::Request, org: &Mutex<Org>) -> http::Reply {
+    let (path, query) = http::split_target(&request.target);
+    let soql = query.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
+    let mut o = org.lock().expect("org");
+    let (status, body, fault) = if request.auth != format!("Bearer {TOKEN}") {
+        let (s, b) = error(401, "INVALID_SESSION_ID", "Session expired or invalid");
+        (s, b, None)
+    } else {
+        o.used += 1;
+        let fault = o.faults.pop_front();
+        let (s, b) = match fault {
+            Some(Fault::Unavailable) => error(503, "SERVER_UNAVAILABLE", "Server unavailable"),
+            Some(Fault::LimitExceeded) => error(
+                403,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+            ),
+            Some(Fault::RepeatPage) => (200, o.previous.clone().unwrap_or(Value::Null)),
+            _ => answer(&mut o, &path, soql.as_deref()),
+        };
+        let mut b = b;
+        if s == 200 {
+            match fault {
+                Some(Fault::NoNext) => {
+                    b["done"] = json!(false);
+                    b.as_object_mut().map(|m| m.remove("nextRecordsUrl"));
+                }
+                Some(Fault::ShortDone) => {
+                    b["done"] = json!(true);
+                    b.as_object_mut().map(|m| m.remove("nextRecordsUrl"));
+                }
+                _ => {}
+            }
+            o.previous = Some(b.clone());
+        }
+        (s, b, fault)
+    };
+    o.served.push(Served {
+        path: path.clone(),
+        soql,
+        status,
+        fault,
+    });
+    http::Reply {
+        status,
+        headers: format!("Sforce-Limit-Info: api-usage={}/{}\r\n", o.used, o.limit),
+        body,
+        spoil: match fault {
+            Some(Fault::Slow(ms)) => http::Spoil::Slow(ms),
+            Some(Fault::CutOff) => http::Spoil::CutOff,
+            Some(Fault::Malformed) => http::Spoil::Malformed,
+            _ => http::Spoil::None,
+        },
+    }
+}
+
+/// A page of a result: from a new query, or from a locator.
+fn answer(o: &mut Org, path: &str, soql: Option<&str>) -> (u16, Value) {
+    let prefix = "/services/data/v62.0/";
+    let Some(rest) = path.strip_prefix(prefix) else {
+        return error(404, "NOT_FOUND", "The requested resource does not exist");
+    };
+    let (found, locator, offset) = match (rest, soql) {
+        ("query" | "queryAll", Some(q)) => match run(o, q, rest == "queryAll") {
+            Ok(found) => {
+                let locator = format!("01gFAKE{:08}", o.locators.len() + 1);
+                o.locators.insert(locator.clone(), found.clone());
+                (found, locator, 0)
+            }
+            Err(e) => return e,
+        },
+        (r, None) if r.starts_with("query/") => {
+            let (locator, offset) = r["query/".len()..].rsplit_once('-').unwrap_or(("", ""));
+            let Some(found) = o.locators.get(locator) else {
+                return error(400, "INVALID_QUERY_LOCATOR", "invalid query locator");
+            };
+            (found.clone(), locator.to_string(), offset.parse().unwrap_or(0))
+        }
+        _ => return error(400, "MALFORMED_QUERY", "unexpected request"),
+    };
+    let recs = if found.object == "Lead" { &o.leads } else { &o.opportunities };
+    let page: Vec<Value> = found
+        .at
+        .iter()
+        .skip(offset)
+        .take(BATCH)
+        .map(|&i| shown(&recs[i], &found.object, &found.fields))
+        .collect();
+    let next = offset + page.len();
+    let done = next >= found.at.len();
+    let mut body = json!({"totalSize": found.at.len(), "done": done, "records": page});
+    if !done {
+        body["nextRecordsUrl"] = json!(format!("{prefix}query/{locator}-{next}"));
+    }
+    (200, body)
+}
+
+/// A record as a query returns it: `attributes`, then the fields selected.
+fn shown(r: &Rec, object: &str, fields: &[String]) -> Value {
+    let mut out = Map::new();
+    out.insert(
+        "attributes".into(),
+        json!({"type": object, "url": format!("/services/data/v62.0/sobjects/{object}/{}", r.id)}),
+    );
+    for f in fields {
+        let v = match f.as_str() {
+            "Id" => json!(r.id),
+            "SystemModstamp" => datetime(r.modstamp),
+            "IsDeleted" => json!(r.deleted),
+            f => r.fields.get(f).cloned().unwrap_or(Value::Null),
+        };
+        out.insert(f.clone(), v);
+    }
+    Value::Object(out)
+}
+
+/// Runs the SOQL revalign writes.
+fn run(o: &Org, soql: &str, all: bool) -> Result<Found, (u16, Value)> {
+    let malformed = |m: &str| error(400, "MALFORMED_QUERY", m);
+    let rest = soql.strip_prefix("SELECT ").ok_or_else(|| malformed("no SELECT"))?;
+    let (fields, rest) = rest.split_once(" FROM ").ok_or_else(|| malformed("no FROM"))?;
+    let (object, filter) = rest.split_once(" WHERE ").unwrap_or((rest, ""));
+    let recs = match object {
+        "Lead" => &o.leads,
+        "Opportunity" => &o.opportunities,
+        other => {
+            return Err(error(
+                400,
+                "INVALID_TYPE",
+                &format!("sObject type '{other}' is not supported."),
+            ));
+        }
+    };
+    let fields: Vec<String> = fields.split(", ").map(String::from).collect();
+    // Every record has the same fields.
+    let known: BTreeSet<&str> = recs
+        .iter()
+        .take(1)
+        .flat_map(|r| r.fields.keys().map(String::as_str))
+        .chain(["Id", "SystemModstamp", "IsDeleted"])
+        .collect();
+    if let Some(f) = fields.iter().find(|f| !known.contains(f.as_str())) {
+        return Err(error(
+            400,
+            "INVALID_FIELD",
+            &format!("No such column '{f}' on entity '{object}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name."),
+        ));
+    }
+    let since = |clause: &str| -> Result<i64, (u16, Value)> {
+        let t = clause
+            .strip_prefix("SystemModstamp >= ")
+            .ok_or_else(|| malformed("unexpected WHERE"))?;
+        t.parse::<jiff::Timestamp>()
+            .map(|t| t.as_millisecond())
+            .map_err(|_| malformed("bad datetime"))
+    };
+    let (deleted, from) = match filter {
+        "" => (false, None),
+        f => match f.strip_prefix("IsDeleted = true AND ") {
+            Some(rest) => (true, Some(since(rest)?)),
+            None => (false, Some(since(f)?)),
+        },
+    };
+    let at = recs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| if deleted { r.deleted } else { all || !r.deleted })
+        .filter(|(_, r)| from.is_none_or(|t| r.modstamp >= t))
+        .map(|(i, _)| i)
+        .collect();
+    Ok(Found {
+        object: object.to_string(),
+        fields,
+        at,
+    })
+}
+
+/// Acme's export (`examples/acme/data`) as Leads and Opportunities: custom
+/// fields named after the export's columns (`mql_at__c`, `segment__c`),
+/// times in Salesforce's format, numbers and flags as JSON numbers and
+/// booleans; opportunities' close time in `closed_at__c` (a datetime: the
+/// standard `CloseDate` is a date).
+pub fn acme(modstamp: i64) -> Org {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme/data");
+    let value = |h: &str, v: &str| -> Value {
+        if v.is_empty() {
+            return Value::Null;
+        }
+        if h.ends_with("_at") {
+            return v
+                .parse::<jiff::Timestamp>()
+                .map(|t| datetime(t.as_millisecond()))
+                .unwrap_or(Value::Null);
+        }
+        match v {
+            "true" => json!(true),
+            "false" => json!(false),
+            _ => v
+                .parse::<f64>()
+                .ok()
+                .filter(|_| !h.ends_with("id") && h != "country")
+                .map_or_else(|| json!(v), |n| json!(n)),
+        }
+    };
+    let read = |file: &str, prefix: &str, name: &dyn Fn(&str) -> String| -> Vec<Rec> {
+        let text = std::fs::read_to_string(data.join(file)).expect("csv");
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let headers: Vec<String> = rdr.headers().expect("headers").iter().map(String::from).collect();
+        rdr.records()
+            .map(|r| {
+                let r = r.expect("row");
+                let digits: String = r[0].chars().filter(char::is_ascii_digit).collect();
+                let mut fields = Map::new();
+                for (h, v) in headers.iter().zip(r.iter()).skip(1) {
+                    fields.insert(name(h), value(h, v));
+                }
+                Rec {
+                    id: format!("{prefix}{digits:0>12}"),
+                    fields,
+                    modstamp,
+                    deleted: false,
+                }
+            })
+            .collect()
+    };
+    let leads = read("leads.csv", "00Q", &|h| match h {
+        "created_at" => "CreatedDate".into(),
+        other => format!("{other}__c"),
+    });
+    let mut opportunities = read("deals.csv", "006", &|h| match h {
+        "created_at" => "CreatedDate".into(),
+        "won" => "IsWon".into(),
+        "amount" => "Amount".into(),
+        "currency" => "CurrencyIsoCode".into(),
+        other => format!("{other}__c"),
+    });
+    for o in &mut opportunities {
+        let closed = !o.fields["closed_at__c"].is_null();
+        o.fields.insert("IsClosed".into(), json!(closed));
+        let close_date = o.fields["closed_at__c"].as_str().map(|t| t[..10].to_string());
+        o.fields.insert("CloseDate".into(), json!(close_date));
+        if o.fields["IsWon"].is_null() {
+            o.fields.insert("IsWon".into(), json!(false));
+        }
+    }
+    Org::new(leads, opportunities)
+}

@@ -1,0 +1,226 @@
+//! The `salesforce` source against a Salesforce stand-in on loopback
+//! (`tests/fake/salesforce.rs`): SOQL through `query` and `queryAll`, query
+//! locators (`nextRecordsUrl`) until `done`, `+0000` datetimes, JSON numbers
+//! and booleans, error bodies as arrays, `Sforce-Limit-Info`.
+//!
+//! The Acme data served as Leads and Opportunities gives the same scorecard
+//! as the CSV export it comes from, fetched whole through faults and brought
+//! up to date incrementally (which must leave the same cache as a full
+//! fetch).
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+mod common;
+#[path = "fake/salesforce.rs"]
+mod fake;
+use common::{http, numbers, statuses};
+
+use fake::{Fault, Org, Rec, TOKEN, serve};
+
+/// When the Acme records were last modified, long before any sync.
+const MODSTAMP: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+/// Acme with a `salesforce` source at `base`: every field of the export
+/// mapped to its custom field (`mql = "mql_at__c"`).
+fn alignment(base: Option<&str>) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let acme = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
+    common::copy_alignment(&acme, tmp.path());
+    let header = |f: &str| -> Vec<String> {
+        std::fs::read_to_string(acme.join("data").join(f))
+            .expect("csv")
+            .lines()
+            .next()
+            .expect("header")
+            .split(',')
+            .map(String::from)
+            .collect()
+    };
+    let map = |cols: Vec<String>, skip: &[&str]| -> String {
+        cols.iter()
+            .filter(|c| !skip.contains(&c.as_str()))
+            .map(|c| {
+                let field = if c == "closed_at" { c.as_str() } else { c.trim_end_matches("_at") };
+                let field = if field == "closed_at" { "closed" } else { field };
+                format!("{field} = \"{c}__c\"")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let columns = map(header("leads.csv"), &["id", "created_at"]);
+    let deal_columns = map(
+        header("deals.csv"),
+        &["id", "created_at", "won", "amount", "currency"],
+    );
+    let manifest = tmp.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    let base = base.map(|b| format!("base_url = \"{b}\"\n")).unwrap_or_default();
+    std::fs::write(
+        &manifest,
+        format!(
+            "{text}\n[source.salesforce]\nkind = \"salesforce\"\ntoken_env = \"SF_TOKEN\"\n{base}timeout = \"2s\"\ncolumns = {{ {columns} }}\ndeal_columns = {{ {deal_columns} }}\n"
+        ),
+    )
+    .expect("write");
+    tmp
+}
+
+fn check(dir: &Path, token: Option<&str>, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let env = token.map(|t| ("SF_TOKEN", t));
+    common::check_api(dir, "salesforce", env, extra, &[TOKEN])
+}
+
+fn cached(dir: &Path) -> (String, String) {
+    let cache = dir.join(".revalign/cache/salesforce");
+    let read = |f: &str| std::fs::read_to_string(cache.join(f)).unwrap_or_default();
+    (read("Lead.ndjson"), read("Opportunity.ndjson"))
+}
+
+#[test]
+fn acme_from_salesforce_equals_the_export_and_stays_so_incrementally() {
+    let org = Arc::new(Mutex::new(fake::acme(MODSTAMP)));
+    // Recovered from: two 503s, an answer slower than the timeout, a body
+    // cut off.
+    org.lock().expect("org").faults = VecDeque::from(vec![
+        Fault::Unavailable,
+        Fault::Unavailable,
+        Fault::Pass,
+        Fault::Slow(2500),
+        Fault::Pass,
+        Fault::CutOff,
+    ]);
+    let base = serve(Arc::clone(&org));
+    let dir = alignment(Some(&base));
+    let (code, api, stderr) = check(dir.path(), Some(TOKEN), &[]);
+    let first_error = statuses(&api).into_iter().find(|(s, _)| s == "error");
+    assert_eq!(code, 1, "{stderr} {first_error:?}");
+    let (_, csv, _) = common::check_api(dir.path(), "crm_export", None, &[], &[]);
+    assert_eq!(numbers(&api), numbers(&csv));
+    assert!(numbers(&api).len() > 40);
+    let (leads, opportunities) = cached(dir.path());
+    assert_eq!((leads.lines().count(), opportunities.lines().count()), (48_000, 1_709));
+    {
+        let o = org.lock().expect("org");
+        assert!(o.faults.is_empty());
+        // 48,000 leads in 24 pages of 2,000: the query, then 23 locators.
+        let locators = o
+            .served
+            .iter()
+            .filter(|s| s.path.contains("/query/") && s.status == 200)
+            .count();
+        assert!(locators >= 23, "{locators}");
+        let soql: Vec<&str> = o.served.iter().filter_map(|s| s.soql.as_deref()).collect();
+        assert!(soql.iter().any(|q| q.starts_with("SELECT Id, CreatedDate, first_touch_at__c") && q.ends_with(" FROM Lead")), "{soql:?}");
+    }
+
+    // Meanwhile in Salesforce: 500 leads change, 20 are deleted (merged),
+    // 10 are created, 15 opportunities change.
+    let now = jiff::Timestamp::now().as_millisecond();
+    {
+        let mut o = org.lock().expect("org");
+        for (n, r) in o.leads.iter_mut().step_by(90).take(520).enumerate() {
+            r.modstamp = now;
+            if n < 20 {
+                r.deleted = true;
+            } else {
+                r.fields.insert("mql_at__c".into(), fake::datetime(1_791_990_000_000));
+            }
+        }
+        let template = o.leads[100].clone();
+        for k in 0..10 {
+            o.leads.push(Rec {
+                id: format!("00Q9{k:011}"),
+                modstamp: now,
+                ..template.clone()
+            });
+        }
+        for r in o.opportunities.iter_mut().take(15) {
+            r.modstamp = now;
+            r.fields.insert("Amount".into(), json!(777.25));
+        }
+    }
+    let before = org.lock().expect("org").served.len();
+    let (_, updated, stderr) = check(dir.path(), Some(TOKEN), &[]);
+    assert!(stderr.contains("Lead: 510 changed since"), "{stderr}");
+    assert!(stderr.contains("20 removed"), "{stderr}");
+    assert_ne!(numbers(&updated), numbers(&api), "the changes matter");
+    let incremental = cached(dir.path());
+    {
+        let o = org.lock().expect("org");
+        let soql: Vec<&str> = o.served[before..]
+            .iter()
+            .filter_map(|s| s.soql.as_deref())
+            .collect();
+        assert_eq!(soql.len(), 4, "{soql:?}");
+        assert!(soql[0].contains(" FROM Lead WHERE SystemModstamp >= 2026-"), "{soql:?}");
+        assert!(soql[1].starts_with("SELECT Id FROM Lead WHERE IsDeleted = true AND SystemModstamp >= "));
+        assert!(o.served[before..].iter().any(|s| s.path.ends_with("/queryAll")));
+    }
+    let (_, full, stderr) = check(dir.path(), Some(TOKEN), &["--refresh"]);
+    assert!(stderr.contains("--refresh was given"), "{stderr}");
+    assert_eq!(numbers(&full), numbers(&updated));
+    let refreshed = cached(dir.path());
+    assert_eq!(refreshed.0.lines().count(), 48_000 - 20 + 10);
+    assert!(incremental == refreshed, "the incremental cache equals a full fetch");
+}
+
+#[test]
+fn what_cannot_be_fetched_from_salesforce_is_an_error_never_a_number() {
+    type Case<'a> = (Vec<Fault>, Option<&'a str>, &'a str, &'a str, usize);
+    let cases: [Case; 8] = [
+        (vec![], Some("00Dexpired!token"), "Salesforce refused the token in SF_TOKEN (401 INVALID_SESSION_ID", "fresh access token", 1),
+        (vec![], None, "the environment variable SF_TOKEN is not set", "sf org display", 0),
+        (vec![Fault::LimitExceeded], Some(TOKEN), "API request limit is used up", "last 24 hours", 1),
+        (vec![Fault::Unavailable; 6], Some(TOKEN), "the Lead query failed 6 times (last: HTTP 503)", "run again later", 6),
+        (vec![Fault::Malformed], Some(TOKEN), "is not JSON", "run again", 1),
+        (vec![Fault::Pass, Fault::RepeatPage], Some(TOKEN), "repeated the cursor", "run again", 2),
+        (vec![Fault::NoNext], Some(TOKEN), "says more records follow but gives no nextRecordsUrl", "run again", 1),
+        (vec![Fault::ShortDone], Some(TOKEN), "the Lead query ended with 2000 of the 48000 records", "run again", 1),
+    ];
+    for (faults, token, want, help, requests) in cases {
+        let org = Arc::new(Mutex::new(fake::acme(MODSTAMP)));
+        org.lock().expect("org").faults = VecDeque::from(faults);
+        let base = serve(Arc::clone(&org));
+        let dir = alignment(Some(&base));
+        let (code, doc, stderr) = check(dir.path(), token, &[]);
+        assert_eq!(code, 3, "{want}: {stderr}");
+        for (status, note) in statuses(&doc) {
+            assert_eq!(status, "error", "{want}: {note}");
+            assert!(note.contains(want) && note.contains(help), "{want}: {note}");
+        }
+        assert_eq!(org.lock().expect("org").served.len(), requests, "{want}: requests");
+        assert!(!dir.path().join(".revalign/cache/salesforce/Lead.ndjson").exists(), "{want}");
+    }
+
+    // A field that is not mapped: Salesforce's own words, and how to map it.
+    let org = Arc::new(Mutex::new(Org::new(Vec::new(), Vec::new())));
+    let base = serve(Arc::clone(&org));
+    let dir = alignment(Some(&base));
+    let manifest = dir.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, text.replace("segment = \"segment__c\", ", "")).expect("write");
+    org.lock().expect("org").leads.push(fake::acme(MODSTAMP).leads.remove(0));
+    let (code, doc, _) = check(dir.path(), Some(TOKEN), &[]);
+    assert_eq!(code, 3);
+    let (_, note) = &statuses(&doc)[0];
+    assert!(
+        note.contains("400 INVALID_FIELD: No such column 'segment' on entity 'Lead'")
+            && note.contains("map each field to its API name in columns"),
+        "{note}"
+    );
+
+    // No instance named: the alignment does not validate.
+    let dir = alignment(None);
+    let (code, _, stderr) = common::run_in(dir.path(), &["validate", "."]);
+    assert_eq!(code, 1, "{stderr}");
+    let (_, out, _) = common::run_in(dir.path(), &["validate", ".", "--format", "json"]);
+    assert!(
+        out.contains("source `salesforce` of kind `salesforce` has no `base_url`")
+            && out.contains("my.salesforce.com"),
+        "{out}"
+    );
+}
