@@ -220,6 +220,7 @@ mod fake_github {
                     target,
                     auth,
                     body: sent,
+                    ..
                 }) = crate::common::read_request(&stream)
                 else {
                     continue;

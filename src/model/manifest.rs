@@ -265,6 +265,10 @@ pub enum Preset {
     /// `CreatedDate`; opportunities `CloseDate`, `IsClosed`, `IsWon`, `Amount`,
     /// `CurrencyIsoCode`. Stage dates are custom fields: map them in `columns`.
     Salesforce,
+    /// Pipedrive API v2 field names: persons `id`, `add_time`; deals `id`,
+    /// `add_time`, `close_time`, `value`, `currency`, and `won` and
+    /// `is_closed` (read from `status`). Custom fields by their key.
+    Pipedrive,
 }
 
 /// Defaults for the other files.

@@ -112,6 +112,16 @@ pub(crate) fn preset_columns(preset: Preset, kind: Kind, field: &str, stage: boo
                 s => own(s),
             }
         }
+        (Preset::Pipedrive, Kind::Leads) => match field {
+            "created" => own("add_time"),
+            s => own(s),
+        },
+        (Preset::Pipedrive, Kind::Deals) => match field {
+            "created" => own("add_time"),
+            "closed" => own("close_time"),
+            "amount" => own("value"),
+            s => own(s),
+        },
         (Preset::Salesforce, Kind::Leads) => match field {
             "id" => own("Id"),
             "created" => own("CreatedDate"),

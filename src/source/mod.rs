@@ -10,6 +10,7 @@ pub mod api;
 pub mod cache;
 pub mod file;
 pub mod http;
+pub mod pipedrive;
 pub mod hubspot;
 pub mod postgres;
 pub mod progress;
@@ -133,12 +134,8 @@ pub fn open(
         SourceKind::Salesforce => Ok(Box::new(salesforce::open(
             id, source, dir, org_tz, fetch,
         )?)),
-        kind => Err(SourceError::new(
-            format!(
-                "source `{id}` is of kind `{}`, which this version of revalign cannot read yet",
-                kind.as_str()
-            ),
-            "export the CRM data to CSV or NDJSON and declare a `csv` or `ndjson` source, or pass --source with one",
-        )),
+        SourceKind::Pipedrive => Ok(Box::new(pipedrive::open(
+            id, source, dir, org_tz, fetch,
+        )?)),
     }
 }

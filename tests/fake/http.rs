@@ -10,8 +10,20 @@ pub struct Request {
     pub target: String,
     /// The `Authorization` header.
     pub auth: String,
+    /// Every header, names in lower case.
+    pub headers: Vec<(String, String)>,
     /// The body as JSON (`null` when there is none or it is not JSON).
     pub body: serde_json::Value,
+}
+
+impl Request {
+    /// A header's value (`name` in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Reads a request from a connection: the request line, the headers that
@@ -24,13 +36,14 @@ pub fn read_request(stream: &std::net::TcpStream) -> Option<Request> {
     let mut parts = line.split_whitespace();
     let method = parts.next()?.to_string();
     let target = parts.next().unwrap_or("").to_string();
-    let (mut length, mut auth) = (0usize, String::new());
+    let (mut length, mut auth, mut headers) = (0usize, String::new(), Vec::new());
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
             break;
         }
         let (k, v) = h.split_once(':').unwrap_or(("", ""));
+        headers.push((k.to_ascii_lowercase(), v.trim().to_string()));
         match k.to_ascii_lowercase().as_str() {
             "content-length" => length = v.trim().parse().unwrap_or(0),
             "authorization" => auth = v.trim().to_string(),
@@ -43,6 +56,7 @@ pub fn read_request(stream: &std::net::TcpStream) -> Option<Request> {
         method,
         target,
         auth,
+        headers,
         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
     })
 }

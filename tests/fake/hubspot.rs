@@ -263,6 +263,7 @@ fn handle(request: http::Request, hub: &Mutex<Hub>) -> http::Reply {
         target,
         auth,
         body: sent,
+        ..
     } = request;
     let (path, query) = http::split_target(&target);
     if path.starts_with("/_fake/") {

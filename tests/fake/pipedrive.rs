@@ -1,0 +1,250 @@
+//! A stand-in for Pipedrive's API v2 on loopback: `GET /api/v2/persons` and
+//! `GET /api/v2/deals` (`limit` up to 500, `cursor`, `sort_by=id`,
+//! `sort_direction`, `updated_since`, deals' `status=deleted`), answers
+//! `{success, data, additional_data: {next_cursor}}`, custom fields under
+//! `custom_fields`, the token in `x-api-token`, a burst budget per 2 seconds
+//! in `x-ratelimit-limit/-remaining/-reset` enforced with 429
+//! `{success: false, error}`.
+//!
+//! Its includer declares `tests/fake/http.rs` as the module `http` beside it.
+#![allow(dead_code)] // the tests and the benchmark each take a subset
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::http;
+
+/// The token the stand-in accepts.
+pub const TOKEN: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0fake0000";
+
+/// A fault met by one served request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    Pass,
+    /// 429 with `Retry-After` (seconds) or without.
+    TooMany(Option<u32>),
+    Unavailable,
+    Malformed,
+    /// The previous page again, cursor and all.
+    RepeatPage,
+}
+
+/// A record: id, fields (custom ones under `custom_fields`), when updated
+/// (epoch milliseconds), deleted.
+#[derive(Debug, Clone)]
+pub struct Rec {
+    pub id: u64,
+    pub fields: Map<String, Value>,
+    pub updated: i64,
+    pub deleted: bool,
+}
+
+/// A request as served.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub at: Instant,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub status: u16,
+    pub fault: Option<Fault>,
+}
+
+/// The company account.
+#[derive(Debug, Default)]
+pub struct Company {
+    pub persons: Vec<Rec>,
+    pub deals: Vec<Rec>,
+    pub faults: VecDeque<Fault>,
+    pub served: Vec<Served>,
+    /// Requests allowed per 2 seconds (429 beyond).
+    pub burst: usize,
+    recent: VecDeque<Instant>,
+    pub limited: usize,
+    previous: Option<Value>,
+}
+
+/// RFC 3339 UTC, as v2 writes times.
+pub fn rfc3339(ms: i64) -> Value {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| json!(t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()))
+        .unwrap_or(Value::Null)
+}
+
+/// Serves the account until the process ends; returns its base URL.
+pub fn serve(company: Arc<Mutex<Company>>) -> String {
+    http::listen("127.0.0.1:0", move |request| handle(request, &company))
+}
+
+fn handle(request: http::Request, company: &Mutex<Company>) -> http::Reply {
+    let (path, query) = http::split_target(&request.target);
+    let mut c = company.lock().expect("company");
+    let now = Instant::now();
+    let window = Duration::from_secs(2);
+    while c.recent.front().is_some_and(|t| now - *t >= window) {
+        c.recent.pop_front();
+    }
+    let token = request.header("x-api-token").unwrap_or("");
+    let mut headers = String::new();
+    let (status, body, fault) = if token != TOKEN {
+        (401, json!({"success": false, "error": "unauthorized access", "errorCode": 401}), None)
+    } else if c.recent.len() >= c.burst {
+        c.limited += 1;
+        (429, json!({"success": false, "error": "Request over limit"}), None)
+    } else {
+        c.recent.push_back(now);
+        let fault = c.faults.pop_front();
+        let (s, b) = match fault {
+            Some(Fault::TooMany(after)) => {
+                if let Some(a) = after {
+                    headers.push_str(&format!("Retry-After: {a}\r\n"));
+                }
+                (429, json!({"success": false, "error": "Request over limit"}))
+            }
+            Some(Fault::Unavailable) => (503, json!({"success": false, "error": "Service unavailable"})),
+            Some(Fault::RepeatPage) => (200, c.previous.clone().unwrap_or(Value::Null)),
+            _ => list(&c, &path, &query),
+        };
+        if s == 200 {
+            c.previous = Some(b.clone());
+        }
+        (s, b, fault)
+    };
+    headers.push_str(&format!(
+        "x-ratelimit-limit: {}\r\nx-ratelimit-remaining: {}\r\nx-ratelimit-reset: 2\r\n",
+        c.burst,
+        c.burst.saturating_sub(c.recent.len())
+    ));
+    c.served.push(Served {
+        at: now,
+        path,
+        query,
+        status,
+        fault,
+    });
+    http::Reply {
+        status,
+        headers,
+        body,
+        spoil: if fault == Some(Fault::Malformed) {
+            http::Spoil::Malformed
+        } else {
+            http::Spoil::None
+        },
+    }
+}
+
+/// GET /api/v2/{persons|deals}.
+fn list(c: &Company, path: &str, query: &[(String, String)]) -> (u16, Value) {
+    let recs = match path {
+        "/api/v2/persons" => &c.persons,
+        "/api/v2/deals" => &c.deals,
+        _ => return (404, json!({"success": false, "error": "Unknown method ."})),
+    };
+    let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let limit = q("limit").and_then(|l| l.parse().ok()).unwrap_or(100usize).min(500);
+    let deleted = q("status") == Some("deleted");
+    let since = match q("updated_since").map(|t| t.parse::<jiff::Timestamp>()) {
+        None => None,
+        Some(Ok(t)) => Some(t.as_millisecond()),
+        Some(Err(_)) => return (400, json!({"success": false, "error": "Invalid updated_since"})),
+    };
+    // The cursor: the id the page starts after.
+    let after: u64 = q("cursor")
+        .and_then(|c| c.strip_prefix("eyJpZCI6"))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let mut matching: Vec<&Rec> = recs
+        .iter()
+        .filter(|r| r.deleted == deleted && r.id > after)
+        .filter(|r| since.is_none_or(|s| r.updated >= s))
+        .collect();
+    if q("sort_by") == Some("id") {
+        matching.sort_by_key(|r| r.id);
+    }
+    let page: Vec<Value> = matching
+        .iter()
+        .take(limit)
+        .map(|r| {
+            let mut v = Map::new();
+            v.insert("id".into(), json!(r.id));
+            let mut custom = Map::new();
+            for (k, value) in &r.fields {
+                if k.starts_with("cf_") {
+                    custom.insert(k.clone(), value.clone());
+                } else {
+                    v.insert(k.clone(), value.clone());
+                }
+            }
+            v.insert("update_time".into(), rfc3339(r.updated));
+            v.insert("is_deleted".into(), json!(r.deleted));
+            v.insert("custom_fields".into(), Value::Object(custom));
+            Value::Object(v)
+        })
+        .collect();
+    let next = (matching.len() > limit)
+        .then(|| page.last().map(|l| format!("eyJpZCI6{}", l["id"])))
+        .flatten();
+    (
+        200,
+        json!({"success": true, "data": page, "additional_data": {"next_cursor": next}}),
+    )
+}
+
+/// Acme's export as persons and deals: custom fields `cf_<column>` for
+/// everything but the person's `add_time` and the deal's `add_time`,
+/// `close_time`, `value`, `currency` and `status` (`won`, `lost`, `open`).
+pub fn acme(updated: i64, burst: usize) -> Company {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme/data");
+    let read = |file: &str, name: &dyn Fn(&str) -> String| -> Vec<Rec> {
+        let text = std::fs::read_to_string(data.join(file)).expect("csv");
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let headers: Vec<String> = rdr.headers().expect("headers").iter().map(String::from).collect();
+        rdr.records()
+            .map(|r| {
+                let r = r.expect("row");
+                let mut fields = Map::new();
+                for (h, v) in headers.iter().zip(r.iter()).skip(1) {
+                    let v = if v.is_empty() { Value::Null } else { json!(v) };
+                    fields.insert(name(h), v);
+                }
+                Rec {
+                    id: r[0][1..].parse().expect("numeric id"),
+                    fields,
+                    updated,
+                    deleted: false,
+                }
+            })
+            .collect()
+    };
+    let persons = read("leads.csv", &|h| match h {
+        "created_at" => "add_time".into(),
+        other => format!("cf_{other}"),
+    });
+    let mut deals = read("deals.csv", &|h| match h {
+        "created_at" => "add_time".into(),
+        "closed_at" => "close_time".into(),
+        "amount" => "value".into(),
+        "currency" => "currency".into(),
+        other => format!("cf_{other}"),
+    });
+    for d in &mut deals {
+        let closed = !d.fields["close_time"].is_null();
+        let won = d.fields["cf_won"] == json!("true");
+        let status = match (closed, won) {
+            (_, true) => "won",
+            (true, false) => "lost",
+            (false, false) => "open",
+        };
+        d.fields.insert("status".into(), json!(status));
+        d.fields.remove("cf_won");
+    }
+    Company {
+        persons,
+        deals,
+        burst: burst.max(1),
+        ..Company::default()
+    }
+}
