@@ -9,10 +9,10 @@
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
-#[path = "../tests/fake/http.rs"]
-mod http;
 #[path = "../tests/fake/hubspot.rs"]
 mod fake;
+#[path = "../tests/fake/http.rs"]
+mod http;
 
 fn main() {
     let mut contacts = 200_000usize;

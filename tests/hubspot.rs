@@ -251,31 +251,45 @@ fn an_incremental_fetch_leaves_the_cache_a_full_one_would() {
             .collect();
         // 12,025 changed contacts, 200 a page.
         assert_eq!(searches.len(), 61);
-        assert!(searches.iter().all(|s| s.body["after"].is_null()), "keyset, no offsets");
+        assert!(
+            searches.iter().all(|s| s.body["after"].is_null()),
+            "keyset, no offsets"
+        );
         assert!(searches.iter().all(|s| s.status == 200));
         // The modified-since filter on every page, from before the last sync.
         assert!(searches.iter().all(|s| {
             let f = &s.body["filterGroups"][0]["filters"][0];
             f["propertyName"] == "lastmodifieddate"
                 && f["operator"] == "GTE"
-                && f["value"].as_str().and_then(|v| v.parse::<i64>().ok()).is_some_and(|v| v < now)
+                && f["value"]
+                    .as_str()
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .is_some_and(|v| v < now)
         }));
         // No full listing: only the archived records, one page each kind.
         let lists: Vec<&fake::Served> = served.iter().filter(|s| s.method == "GET").collect();
         assert_eq!(lists.len(), 2);
-        assert!(lists
-            .iter()
-            .all(|s| s.query.contains(&("archived".into(), "true".into()))));
+        assert!(
+            lists
+                .iter()
+                .all(|s| s.query.contains(&("archived".into(), "true".into())))
+        );
         assert_eq!(h.limited, 0);
     }
 
     // --refresh fetches everything again: the same cache, the same numbers.
     let (_, full, stderr) = check_with(dir.path(), "hubspot", Some(TOKEN), &["--refresh"]);
-    assert!(stderr.contains("fetching every record again: --refresh was given"), "{stderr}");
+    assert!(
+        stderr.contains("fetching every record again: --refresh was given"),
+        "{stderr}"
+    );
     assert_eq!(numbers(&full), numbers(&updated));
     let refreshed = cached(dir.path());
     assert_eq!(refreshed.0.lines().count(), 48_000 - 40 + 25);
-    assert!(incremental == refreshed, "the incremental cache equals a full fetch");
+    assert!(
+        incremental == refreshed,
+        "the incremental cache equals a full fetch"
+    );
 }
 
 #[test]
@@ -303,7 +317,9 @@ fn a_corrupt_or_foreign_cache_is_rebuilt_never_trusted() {
     let lists = full_lists(&hub);
     let (_, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
     assert!(
-        stderr.contains("contacts: fetching every record again: its records differ from what was written"),
+        stderr.contains(
+            "contacts: fetching every record again: its records differ from what was written"
+        ),
         "{stderr}"
     );
     assert_eq!(full_lists(&hub) - lists, 480, "contacts listed again");
@@ -331,7 +347,10 @@ fn a_corrupt_or_foreign_cache_is_rebuilt_never_trusted() {
     // Its description torn.
     std::fs::write(&meta_path, "{\"format\": 1, \"vend").expect("tear");
     let (_, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
-    assert!(stderr.contains("its description is missing or unreadable"), "{stderr}");
+    assert!(
+        stderr.contains("its description is missing or unreadable"),
+        "{stderr}"
+    );
     assert_eq!(numbers(&api), numbers(&csv));
 }
 
@@ -433,8 +452,9 @@ fn a_token_is_never_sent_in_clear_over_a_network() {
     for (status, note) in statuses(&doc) {
         assert_eq!(status, "error");
         assert!(
-            note.contains("base_url `http://api.hubapi.com` is http, which would send the token unencrypted")
-                && note.contains("use an https URL"),
+            note.contains(
+                "base_url `http://api.hubapi.com` is http, which would send the token unencrypted"
+            ) && note.contains("use an https URL"),
             "{note}"
         );
     }

@@ -93,7 +93,10 @@ fn acme_from_pipedrive_equals_the_export_and_stays_so_incrementally() {
     assert_eq!(numbers(&api), numbers(&csv));
     assert!(numbers(&api).len() > 40);
     let (persons, deals) = cached(dir.path());
-    assert_eq!((persons.lines().count(), deals.lines().count()), (48_000, 1_709));
+    assert_eq!(
+        (persons.lines().count(), deals.lines().count()),
+        (48_000, 1_709)
+    );
     {
         let c = company.lock().expect("company");
         assert!(c.faults.is_empty());
@@ -104,7 +107,11 @@ fn acme_from_pipedrive_equals_the_export_and_stays_so_incrementally() {
             .filter(|s| s.path == "/api/v2/persons" && s.status == 200)
             .count();
         assert_eq!(pages, 96);
-        assert!(c.served.iter().all(|s| s.query.contains(&("sort_by".into(), "id".into()))));
+        assert!(
+            c.served
+                .iter()
+                .all(|s| s.query.contains(&("sort_by".into(), "id".into())))
+        );
         assert_eq!(c.limited, 0, "the burst budget was kept");
         let at = c
             .served
@@ -120,7 +127,8 @@ fn acme_from_pipedrive_equals_the_export_and_stays_so_incrementally() {
         let mut c = company.lock().expect("company");
         for r in c.persons.iter_mut().step_by(150).take(300) {
             r.updated = now;
-            r.fields.insert("cf_sql_at".into(), json!("2026-10-20T10:00:00Z"));
+            r.fields
+                .insert("cf_sql_at".into(), json!("2026-10-20T10:00:00Z"));
         }
         for r in c.deals.iter_mut().step_by(100).take(10) {
             r.updated = now;
@@ -138,31 +146,75 @@ fn acme_from_pipedrive_equals_the_export_and_stays_so_incrementally() {
     let before = company.lock().expect("company").served.len();
     let (_, updated, stderr) = check(dir.path(), Some(TOKEN), &[]);
     assert!(stderr.contains("persons: 300 changed since"), "{stderr}");
-    assert!(stderr.contains("deals: 5 changed since") && stderr.contains("10 removed"), "{stderr}");
+    assert!(
+        stderr.contains("deals: 5 changed since") && stderr.contains("10 removed"),
+        "{stderr}"
+    );
     assert_ne!(numbers(&updated), numbers(&api), "the changes matter");
     let incremental = cached(dir.path());
     {
         let c = company.lock().expect("company");
         let since: Vec<&fake::Served> = c.served[before..].iter().collect();
-        assert!(since.iter().all(|s| s.query.iter().any(|(k, _)| k == "updated_since")));
-        assert_eq!(since.len(), 3, "persons, deals, deleted deals: one page each");
+        assert!(
+            since
+                .iter()
+                .all(|s| s.query.iter().any(|(k, _)| k == "updated_since"))
+        );
+        assert_eq!(
+            since.len(),
+            3,
+            "persons, deals, deleted deals: one page each"
+        );
     }
     let (_, full, _) = check(dir.path(), Some(TOKEN), &["--refresh"]);
     assert_eq!(numbers(&full), numbers(&updated));
     let refreshed = cached(dir.path());
     assert_eq!(refreshed.1.lines().count(), 1_709 - 10 + 5);
-    assert!(incremental == refreshed, "the incremental cache equals a full fetch");
+    assert!(
+        incremental == refreshed,
+        "the incremental cache equals a full fetch"
+    );
 }
 
 #[test]
 fn what_cannot_be_fetched_from_pipedrive_is_an_error_never_a_number() {
     type Case<'a> = (Vec<Fault>, Option<&'a str>, &'a str, &'a str, usize);
     let cases: [Case; 5] = [
-        (vec![], Some("wrong"), "Pipedrive refused the token in PIPEDRIVE_TOKEN (401 unauthorized access)", "Personal preferences > API", 1),
-        (vec![], None, "the environment variable PIPEDRIVE_TOKEN is not set", "API token", 0),
-        (vec![Fault::Unavailable; 6], Some(TOKEN), "the persons list failed 6 times (last: HTTP 503)", "run again later", 6),
-        (vec![Fault::Malformed], Some(TOKEN), "is not JSON", "run again", 1),
-        (vec![Fault::Pass, Fault::RepeatPage], Some(TOKEN), "out of order", "run again", 2),
+        (
+            vec![],
+            Some("wrong"),
+            "Pipedrive refused the token in PIPEDRIVE_TOKEN (401 unauthorized access)",
+            "Personal preferences > API",
+            1,
+        ),
+        (
+            vec![],
+            None,
+            "the environment variable PIPEDRIVE_TOKEN is not set",
+            "API token",
+            0,
+        ),
+        (
+            vec![Fault::Unavailable; 6],
+            Some(TOKEN),
+            "the persons list failed 6 times (last: HTTP 503)",
+            "run again later",
+            6,
+        ),
+        (
+            vec![Fault::Malformed],
+            Some(TOKEN),
+            "is not JSON",
+            "run again",
+            1,
+        ),
+        (
+            vec![Fault::Pass, Fault::RepeatPage],
+            Some(TOKEN),
+            "out of order",
+            "run again",
+            2,
+        ),
     ];
     for (faults, token, want, help, requests) in cases {
         let company = Arc::new(Mutex::new(fake::acme(UPDATED, 40)));
@@ -175,7 +227,15 @@ fn what_cannot_be_fetched_from_pipedrive_is_an_error_never_a_number() {
             assert_eq!(status, "error", "{want}: {note}");
             assert!(note.contains(want) && note.contains(help), "{want}: {note}");
         }
-        assert_eq!(company.lock().expect("company").served.len(), requests, "{want}");
-        assert!(!dir.path().join(".revalign/cache/pipedrive/persons.ndjson").exists());
+        assert_eq!(
+            company.lock().expect("company").served.len(),
+            requests,
+            "{want}"
+        );
+        assert!(
+            !dir.path()
+                .join(".revalign/cache/pipedrive/persons.ndjson")
+                .exists()
+        );
     }
 }

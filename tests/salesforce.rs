@@ -44,8 +44,16 @@ fn alignment(base: Option<&str>) -> tempfile::TempDir {
         cols.iter()
             .filter(|c| !skip.contains(&c.as_str()))
             .map(|c| {
-                let field = if c == "closed_at" { c.as_str() } else { c.trim_end_matches("_at") };
-                let field = if field == "closed_at" { "closed" } else { field };
+                let field = if c == "closed_at" {
+                    c.as_str()
+                } else {
+                    c.trim_end_matches("_at")
+                };
+                let field = if field == "closed_at" {
+                    "closed"
+                } else {
+                    field
+                };
                 format!("{field} = \"{c}__c\"")
             })
             .collect::<Vec<_>>()
@@ -58,7 +66,9 @@ fn alignment(base: Option<&str>) -> tempfile::TempDir {
     );
     let manifest = tmp.path().join("revalign.toml");
     let text = std::fs::read_to_string(&manifest).expect("manifest");
-    let base = base.map(|b| format!("base_url = \"{b}\"\n")).unwrap_or_default();
+    let base = base
+        .map(|b| format!("base_url = \"{b}\"\n"))
+        .unwrap_or_default();
     std::fs::write(
         &manifest,
         format!(
@@ -102,7 +112,10 @@ fn acme_from_salesforce_equals_the_export_and_stays_so_incrementally() {
     assert_eq!(numbers(&api), numbers(&csv));
     assert!(numbers(&api).len() > 40);
     let (leads, opportunities) = cached(dir.path());
-    assert_eq!((leads.lines().count(), opportunities.lines().count()), (48_000, 1_709));
+    assert_eq!(
+        (leads.lines().count(), opportunities.lines().count()),
+        (48_000, 1_709)
+    );
     {
         let o = org.lock().expect("org");
         assert!(o.faults.is_empty());
@@ -114,7 +127,13 @@ fn acme_from_salesforce_equals_the_export_and_stays_so_incrementally() {
             .count();
         assert!(locators >= 23, "{locators}");
         let soql: Vec<&str> = o.served.iter().filter_map(|s| s.soql.as_deref()).collect();
-        assert!(soql.iter().any(|q| q.starts_with("SELECT Id, CreatedDate, first_touch_at__c") && q.ends_with(" FROM Lead")), "{soql:?}");
+        assert!(
+            soql.iter().any(
+                |q| q.starts_with("SELECT Id, CreatedDate, first_touch_at__c")
+                    && q.ends_with(" FROM Lead")
+            ),
+            "{soql:?}"
+        );
     }
 
     // Meanwhile in Salesforce: 500 leads change, 20 are deleted (merged),
@@ -127,7 +146,8 @@ fn acme_from_salesforce_equals_the_export_and_stays_so_incrementally() {
             if n < 20 {
                 r.deleted = true;
             } else {
-                r.fields.insert("mql_at__c".into(), fake::datetime(1_791_990_000_000));
+                r.fields
+                    .insert("mql_at__c".into(), fake::datetime(1_791_990_000_000));
             }
         }
         let template = o.leads[100].clone();
@@ -156,30 +176,91 @@ fn acme_from_salesforce_equals_the_export_and_stays_so_incrementally() {
             .filter_map(|s| s.soql.as_deref())
             .collect();
         assert_eq!(soql.len(), 4, "{soql:?}");
-        assert!(soql[0].contains(" FROM Lead WHERE SystemModstamp >= 2026-"), "{soql:?}");
-        assert!(soql[1].starts_with("SELECT Id FROM Lead WHERE IsDeleted = true AND SystemModstamp >= "));
-        assert!(o.served[before..].iter().any(|s| s.path.ends_with("/queryAll")));
+        assert!(
+            soql[0].contains(" FROM Lead WHERE SystemModstamp >= 2026-"),
+            "{soql:?}"
+        );
+        assert!(
+            soql[1]
+                .starts_with("SELECT Id FROM Lead WHERE IsDeleted = true AND SystemModstamp >= ")
+        );
+        assert!(
+            o.served[before..]
+                .iter()
+                .any(|s| s.path.ends_with("/queryAll"))
+        );
     }
     let (_, full, stderr) = check(dir.path(), Some(TOKEN), &["--refresh"]);
     assert!(stderr.contains("--refresh was given"), "{stderr}");
     assert_eq!(numbers(&full), numbers(&updated));
     let refreshed = cached(dir.path());
     assert_eq!(refreshed.0.lines().count(), 48_000 - 20 + 10);
-    assert!(incremental == refreshed, "the incremental cache equals a full fetch");
+    assert!(
+        incremental == refreshed,
+        "the incremental cache equals a full fetch"
+    );
 }
 
 #[test]
 fn what_cannot_be_fetched_from_salesforce_is_an_error_never_a_number() {
     type Case<'a> = (Vec<Fault>, Option<&'a str>, &'a str, &'a str, usize);
     let cases: [Case; 8] = [
-        (vec![], Some("00Dexpired!token"), "Salesforce refused the token in SF_TOKEN (401 INVALID_SESSION_ID", "fresh access token", 1),
-        (vec![], None, "the environment variable SF_TOKEN is not set", "sf org display", 0),
-        (vec![Fault::LimitExceeded], Some(TOKEN), "API request limit is used up", "last 24 hours", 1),
-        (vec![Fault::Unavailable; 6], Some(TOKEN), "the Lead query failed 6 times (last: HTTP 503)", "run again later", 6),
-        (vec![Fault::Malformed], Some(TOKEN), "is not JSON", "run again", 1),
-        (vec![Fault::Pass, Fault::RepeatPage], Some(TOKEN), "repeated the cursor", "run again", 2),
-        (vec![Fault::NoNext], Some(TOKEN), "says more records follow but gives no nextRecordsUrl", "run again", 1),
-        (vec![Fault::ShortDone], Some(TOKEN), "the Lead query ended with 2000 of the 48000 records", "run again", 1),
+        (
+            vec![],
+            Some("00Dexpired!token"),
+            "Salesforce refused the token in SF_TOKEN (401 INVALID_SESSION_ID",
+            "fresh access token",
+            1,
+        ),
+        (
+            vec![],
+            None,
+            "the environment variable SF_TOKEN is not set",
+            "sf org display",
+            0,
+        ),
+        (
+            vec![Fault::LimitExceeded],
+            Some(TOKEN),
+            "API request limit is used up",
+            "last 24 hours",
+            1,
+        ),
+        (
+            vec![Fault::Unavailable; 6],
+            Some(TOKEN),
+            "the Lead query failed 6 times (last: HTTP 503)",
+            "run again later",
+            6,
+        ),
+        (
+            vec![Fault::Malformed],
+            Some(TOKEN),
+            "is not JSON",
+            "run again",
+            1,
+        ),
+        (
+            vec![Fault::Pass, Fault::RepeatPage],
+            Some(TOKEN),
+            "repeated the cursor",
+            "run again",
+            2,
+        ),
+        (
+            vec![Fault::NoNext],
+            Some(TOKEN),
+            "says more records follow but gives no nextRecordsUrl",
+            "run again",
+            1,
+        ),
+        (
+            vec![Fault::ShortDone],
+            Some(TOKEN),
+            "the Lead query ended with 2000 of the 48000 records",
+            "run again",
+            1,
+        ),
     ];
     for (faults, token, want, help, requests) in cases {
         let org = Arc::new(Mutex::new(fake::acme(MODSTAMP)));
@@ -192,8 +273,17 @@ fn what_cannot_be_fetched_from_salesforce_is_an_error_never_a_number() {
             assert_eq!(status, "error", "{want}: {note}");
             assert!(note.contains(want) && note.contains(help), "{want}: {note}");
         }
-        assert_eq!(org.lock().expect("org").served.len(), requests, "{want}: requests");
-        assert!(!dir.path().join(".revalign/cache/salesforce/Lead.ndjson").exists(), "{want}");
+        assert_eq!(
+            org.lock().expect("org").served.len(),
+            requests,
+            "{want}: requests"
+        );
+        assert!(
+            !dir.path()
+                .join(".revalign/cache/salesforce/Lead.ndjson")
+                .exists(),
+            "{want}"
+        );
     }
 
     // A field that is not mapped: Salesforce's own words, and how to map it.
@@ -203,7 +293,10 @@ fn what_cannot_be_fetched_from_salesforce_is_an_error_never_a_number() {
     let manifest = dir.path().join("revalign.toml");
     let text = std::fs::read_to_string(&manifest).expect("manifest");
     std::fs::write(&manifest, text.replace("segment = \"segment__c\", ", "")).expect("write");
-    org.lock().expect("org").leads.push(fake::acme(MODSTAMP).leads.remove(0));
+    org.lock()
+        .expect("org")
+        .leads
+        .push(fake::acme(MODSTAMP).leads.remove(0));
     let (code, doc, _) = check(dir.path(), Some(TOKEN), &[]);
     assert_eq!(code, 3);
     let (_, note) = &statuses(&doc)[0];

@@ -370,7 +370,10 @@ impl<A: Api> Cached<A> {
     fn with<T>(&self, need: &Need, read: impl FnOnce(&FileSource) -> T) -> Result<T, SourceError> {
         let mut synced = self.synced.lock().map_err(|_| {
             SourceError::new(
-                format!("the {} fetch stopped half-way", self.api.account().vendor.name),
+                format!(
+                    "the {} fetch stopped half-way",
+                    self.api.account().vendor.name
+                ),
                 "run again",
             )
         })?;

@@ -46,7 +46,10 @@ impl Ord for Key {
     fn cmp(&self, other: &Key) -> Ordering {
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         if digits(&self.0) && digits(&other.0) {
-            let (a, b) = (self.0.trim_start_matches('0'), other.0.trim_start_matches('0'));
+            let (a, b) = (
+                self.0.trim_start_matches('0'),
+                other.0.trim_start_matches('0'),
+            );
             a.len().cmp(&b.len()).then_with(|| a.cmp(b))
         } else {
             self.0.cmp(&other.0)
@@ -169,7 +172,9 @@ impl Object {
         }
         match digest(&self.data) {
             Ok((bytes, sha)) if bytes == meta.bytes && sha == meta.sha256 => State::Usable(meta),
-            Ok(_) => State::Rebuild("its records differ from what was written (size or checksum)".into()),
+            Ok(_) => {
+                State::Rebuild("its records differ from what was written (size or checksum)".into())
+            }
             Err(_) => State::Rebuild("its records file is missing or unreadable".into()),
         }
     }
@@ -536,8 +541,11 @@ mod tests {
         // Out of order on the way in, sorted when finished.
         let mut w = o.writer().expect("writer");
         for id in ["10", "2", "33", "4"] {
-            w.push(&Key(id.into()), &json!({"hs_object_id": id, "createdate": "t"}))
-                .expect("push");
+            w.push(
+                &Key(id.into()),
+                &json!({"hs_object_id": id, "createdate": "t"}),
+            )
+            .expect("push");
         }
         let m = w.finish(meta(&fields)).expect("finish");
         assert_eq!(m.records, 4);
@@ -558,10 +566,7 @@ mod tests {
         // Merge: 4 changed, 5 and 40 added, 10 removed.
         let mut changed = BTreeMap::new();
         for (id, v) in [("40", "new"), ("4", "changed"), ("5", "new")] {
-            changed.insert(
-                Key(id.into()),
-                json!({"hs_object_id": id, "createdate": v}),
-            );
+            changed.insert(Key(id.into()), json!({"hs_object_id": id, "createdate": v}));
         }
         let removed = BTreeSet::from([Key("10".into())]);
         let m2 = o.merge(changed, &removed, m.clone(), &m).expect("merge");
@@ -587,15 +592,26 @@ mod tests {
             .expect("merge nothing");
         assert_eq!((m3.sha256.as_str(), m3.records), (m2.sha256.as_str(), 5));
         assert_eq!(o.state(&expect(&fields)), State::Usable(m3));
-        assert_eq!(row_id(r#"{"a":{"b":[1]},"hs_object_id":"7","z":null}"#, "hs_object_id"), Some("7".into()));
-        assert_eq!(row_id(r#"{"hs_object_id":7}"#, "hs_object_id"), Some("7".into()));
+        assert_eq!(
+            row_id(
+                r#"{"a":{"b":[1]},"hs_object_id":"7","z":null}"#,
+                "hs_object_id"
+            ),
+            Some("7".into())
+        );
+        assert_eq!(
+            row_id(r#"{"hs_object_id":7}"#, "hs_object_id"),
+            Some("7".into())
+        );
         assert_eq!(row_id(r#"{"hs_object_id":"7"} x"#, "hs_object_id"), None);
         assert_eq!(row_id("[1]", "hs_object_id"), None);
 
         // Not trusted: more fields needed, another origin, an edited file,
         // a torn description.
         let more = vec!["createdate".to_string(), "hs_lead_status".to_string()];
-        assert!(matches!(o.state(&expect(&more)), State::Rebuild(r) if r.contains("hs_lead_status")));
+        assert!(
+            matches!(o.state(&expect(&more)), State::Rebuild(r) if r.contains("hs_lead_status"))
+        );
         let mut other = expect(&fields);
         other.origin = "https://api-eu1.hubapi.com";
         assert!(matches!(o.state(&other), State::Rebuild(r) if r.contains("api.hubapi.com")));
@@ -608,7 +624,8 @@ mod tests {
         // A record served twice cannot be sorted into a cache.
         let mut w = o.writer().expect("writer");
         for id in ["3", "1", "3"] {
-            w.push(&Key(id.into()), &json!({"hs_object_id": id})).expect("push");
+            w.push(&Key(id.into()), &json!({"hs_object_id": id}))
+                .expect("push");
         }
         let e = w.finish(meta(&fields)).expect_err("twice");
         assert!(e.message.contains("record 3 was served twice"), "{e:?}");

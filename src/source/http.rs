@@ -356,12 +356,24 @@ mod tests {
             base("https://api-eu1.hubapi.com/"),
             Ok("https://api-eu1.hubapi.com".into())
         );
-        for ok in ["http://127.0.0.1:8080", "http://localhost:9/x", "http://[::1]:80"] {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:9/x",
+            "http://[::1]:80",
+        ] {
             assert!(base(ok).is_ok(), "{ok}");
         }
-        for refused in ["http://api.hubapi.com", "http://10.0.0.1", "ftp://localhost", "api.hubapi.com"] {
+        for refused in [
+            "http://api.hubapi.com",
+            "http://10.0.0.1",
+            "ftp://localhost",
+            "api.hubapi.com",
+        ] {
             let e = base(refused).expect_err(refused);
-            assert!(e.message.contains(refused) || e.message.contains("not a URL"), "{e:?}");
+            assert!(
+                e.message.contains(refused) || e.message.contains("not a URL"),
+                "{e:?}"
+            );
         }
     }
 

@@ -235,7 +235,9 @@ impl HubSpot {
                 None => return Ok(()),
                 Some(_) if results.is_empty() => {
                     return Err(SourceError::new(
-                        format!("HubSpot: {what} returned an empty page that says more records follow"),
+                        format!(
+                            "HubSpot: {what} returned an empty page that says more records follow"
+                        ),
                         "run again; a page that skips cannot be trusted",
                     ));
                 }
@@ -359,7 +361,6 @@ impl HubSpot {
         http.limiter.set_floor(Duration::ZERO);
         Ok(changed)
     }
-
 }
 
 impl Api for HubSpot {

@@ -10,8 +10,8 @@ pub mod api;
 pub mod cache;
 pub mod file;
 pub mod http;
-pub mod pipedrive;
 pub mod hubspot;
+pub mod pipedrive;
 pub mod postgres;
 pub mod progress;
 pub mod salesforce;
@@ -131,11 +131,7 @@ pub fn open(
         }
         SourceKind::Postgres => Ok(Box::new(postgres::PostgresSource::new(id, source, org_tz)?)),
         SourceKind::Hubspot => Ok(Box::new(hubspot::open(id, source, dir, org_tz, fetch)?)),
-        SourceKind::Salesforce => Ok(Box::new(salesforce::open(
-            id, source, dir, org_tz, fetch,
-        )?)),
-        SourceKind::Pipedrive => Ok(Box::new(pipedrive::open(
-            id, source, dir, org_tz, fetch,
-        )?)),
+        SourceKind::Salesforce => Ok(Box::new(salesforce::open(id, source, dir, org_tz, fetch)?)),
+        SourceKind::Pipedrive => Ok(Box::new(pipedrive::open(id, source, dir, org_tz, fetch)?)),
     }
 }

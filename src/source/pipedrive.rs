@@ -102,7 +102,10 @@ impl Pipedrive {
                 format!("export {env} with {}", PIPEDRIVE.token_help),
             ),
             402 | 403 => SourceError::new(
-                format!("Pipedrive: the token in {env} may not read {what} ({} {error})", a.status),
+                format!(
+                    "Pipedrive: the token in {env} may not read {what} ({} {error})",
+                    a.status
+                ),
                 "use a token of a user who can see every person and deal (visibility groups), on a plan with API access",
             ),
             s => SourceError::new(
@@ -219,7 +222,10 @@ impl Pipedrive {
         if kind == Kind::Deals {
             let status = r["status"].as_str().unwrap_or("");
             row.insert("won".into(), json!(status == "won"));
-            row.insert("is_closed".into(), json!(status == "won" || status == "lost"));
+            row.insert(
+                "is_closed".into(),
+                json!(status == "won" || status == "lost"),
+            );
         }
         Ok((Key(id.to_string()), Value::Object(row)))
     }
@@ -282,13 +288,20 @@ impl Api for Pipedrive {
     ) -> Result<BTreeMap<Key, Value>, SourceError> {
         let what = format!("the changed {} list", object(kind));
         let mut changed = BTreeMap::new();
-        self.list(http, token, kind, &what, &[("updated_since", rfc3339(since))], |records| {
-            for r in records {
-                let (id, row) = self.row(kind, &what, r)?;
-                changed.insert(id, row);
-            }
-            Ok(())
-        })?;
+        self.list(
+            http,
+            token,
+            kind,
+            &what,
+            &[("updated_since", rfc3339(since))],
+            |records| {
+                for r in records {
+                    let (id, row) = self.row(kind, &what, r)?;
+                    changed.insert(id, row);
+                }
+                Ok(())
+            },
+        )?;
         Ok(changed)
     }
 
@@ -302,7 +315,10 @@ impl Api for Pipedrive {
         let mut ids = BTreeSet::new();
         if kind == Kind::Deals {
             let what = "the deleted deals list";
-            let query = [("status", "deleted".to_string()), ("updated_since", rfc3339(since))];
+            let query = [
+                ("status", "deleted".to_string()),
+                ("updated_since", rfc3339(since)),
+            ];
             self.list(http, token, kind, what, &query, |records| {
                 for r in records {
                     ids.insert(self.row(kind, what, r)?.0);

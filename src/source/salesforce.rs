@@ -126,7 +126,9 @@ impl Salesforce {
                 "the limit counts the last 24 hours: run again later, or raise it (Setup > Company Information > API Requests)",
             ),
             (403, _) => SourceError::new(
-                format!("Salesforce: the user of the token in {env} may not run {what} (403 {code}: {message})"),
+                format!(
+                    "Salesforce: the user of the token in {env} may not run {what} (403 {code}: {message})"
+                ),
                 "give the user API Enabled and read access to Lead and Opportunity and the fields mapped",
             ),
             (400, "INVALID_FIELD" | "MALFORMED_QUERY" | "INVALID_TYPE") => SourceError::new(
@@ -206,7 +208,9 @@ impl Salesforce {
             if done {
                 if let Some(t) = total.filter(|t| fetched < *t) {
                     return Err(SourceError::new(
-                        format!("Salesforce: {what} ended with {fetched} of the {t} records it reported"),
+                        format!(
+                            "Salesforce: {what} ended with {fetched} of the {t} records it reported"
+                        ),
                         "run again; a result that stops short cannot be trusted",
                     ));
                 }
@@ -214,13 +218,17 @@ impl Salesforce {
             }
             let Some(next) = page["nextRecordsUrl"].as_str() else {
                 return Err(SourceError::new(
-                    format!("Salesforce: {what} says more records follow but gives no nextRecordsUrl"),
+                    format!(
+                        "Salesforce: {what} says more records follow but gives no nextRecordsUrl"
+                    ),
                     "run again; a result that stops short cannot be trusted",
                 ));
             };
             if records.is_empty() {
                 return Err(SourceError::new(
-                    format!("Salesforce: {what} returned an empty page that says more records follow"),
+                    format!(
+                        "Salesforce: {what} returned an empty page that says more records follow"
+                    ),
                     "run again; a page that skips cannot be trusted",
                 ));
             }
@@ -243,7 +251,11 @@ impl Salesforce {
                 "run again",
             )
         })?;
-        let Some(id) = fields.get("Id").and_then(Value::as_str).filter(|i| !i.is_empty()) else {
+        let Some(id) = fields
+            .get("Id")
+            .and_then(Value::as_str)
+            .filter(|i| !i.is_empty())
+        else {
             return Err(SourceError::new(
                 format!("Salesforce: {what} returned a record without an Id"),
                 "run again",
@@ -296,17 +308,24 @@ impl Api for Salesforce {
             .progress
             .start(&format!("{}: {object}", self.account.id), None);
         let mut first = true;
-        self.query(http, token, &what, &Self::select(fields, object), false, |records, total| {
-            if std::mem::take(&mut first) {
-                bar.total(total);
-            }
-            for r in records {
-                let (id, row) = self.row(&what, r)?;
-                out.push(&id, &row)?;
-            }
-            bar.advance(records.len() as u64);
-            Ok(())
-        })?;
+        self.query(
+            http,
+            token,
+            &what,
+            &Self::select(fields, object),
+            false,
+            |records, total| {
+                if std::mem::take(&mut first) {
+                    bar.total(total);
+                }
+                for r in records {
+                    let (id, row) = self.row(&what, r)?;
+                    out.push(&id, &row)?;
+                }
+                bar.advance(records.len() as u64);
+                Ok(())
+            },
+        )?;
         bar.finish();
         Ok(())
     }
@@ -369,7 +388,10 @@ mod tests {
     fn limit_info_and_literals() {
         let mut h = HeaderMap::new();
         assert_eq!(usage(&h), None);
-        h.insert("sforce-limit-info", "api-usage=10018/100000".parse().expect("value"));
+        h.insert(
+            "sforce-limit-info",
+            "api-usage=10018/100000".parse().expect("value"),
+        );
         assert_eq!(usage(&h), Some((10_018, 100_000)));
         assert_eq!(literal(1_793_523_600_500), "2026-11-01T09:00:00Z");
     }

@@ -137,10 +137,7 @@ impl Reply {
 
 /// Serves on `addr` (`127.0.0.1:0` for any port) until the process ends,
 /// each connection on its own thread, one request each; returns the base URL.
-pub fn listen(
-    addr: &str,
-    handler: impl Fn(Request) -> Reply + Send + Sync + 'static,
-) -> String {
+pub fn listen(addr: &str, handler: impl Fn(Request) -> Reply + Send + Sync + 'static) -> String {
     use std::io::Write;
     let listener = std::net::TcpListener::bind(addr).expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));

@@ -185,7 +185,8 @@ pub fn acme(contacts: usize, per_second: usize) -> Hub {
     for d in &mut deals {
         // Closed when it has a close date, as the export reads it.
         let closed = !d.props["closedate"].is_null();
-        d.props.insert("hs_is_closed".into(), json!(closed.to_string()));
+        d.props
+            .insert("hs_is_closed".into(), json!(closed.to_string()));
     }
     let mut all = Vec::with_capacity(contacts);
     for copy in 0.. {
@@ -287,7 +288,10 @@ fn handle(request: http::Request, hub: &Mutex<Hub>) -> http::Reply {
         };
         let search = method == "POST" && path.ends_with("/search");
         if let Ok(t) = jiff::Timestamp::from_millisecond(h.now_ms()) {
-            extra.push_str(&format!("Date: {}\r\n", t.strftime("%a, %d %b %Y %H:%M:%S GMT")));
+            extra.push_str(&format!(
+                "Date: {}\r\n",
+                t.strftime("%a, %d %b %Y %H:%M:%S GMT")
+            ));
         }
         let budget = h.per_second * 10;
         let used = in_last(&h.recent, Duration::from_secs(10));
@@ -399,11 +403,17 @@ fn records<'h>(h: &'h Hub, path: &str) -> Option<(&'h [Rec], &'static str)> {
 fn shown(r: &Rec, props: &[String], modified: &str) -> Value {
     let mut out = Map::new();
     out.insert("hs_object_id".into(), json!(r.id.to_string()));
-    out.insert("createdate".into(), r.props.get("createdate").cloned().unwrap_or(Value::Null));
+    out.insert(
+        "createdate".into(),
+        r.props.get("createdate").cloned().unwrap_or(Value::Null),
+    );
     out.insert(modified.into(), iso(r.modified));
     for name in props {
         if name != modified {
-            out.insert(name.clone(), r.props.get(name).cloned().unwrap_or(Value::Null));
+            out.insert(
+                name.clone(),
+                r.props.get(name).cloned().unwrap_or(Value::Null),
+            );
         }
     }
     let mut v = json!({
@@ -437,7 +447,10 @@ fn list(h: &mut Hub, path: &str, query: &[(String, String)]) -> (u16, Value) {
     };
     let order = &h.order[kind];
     let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let limit = q("limit").and_then(|l| l.parse().ok()).unwrap_or(10usize).min(100);
+    let limit = q("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(10usize)
+        .min(100);
     let archived = q("archived") == Some("true");
     let after: u64 = match q("after").map(str::parse) {
         None => 0,
@@ -450,7 +463,12 @@ fn list(h: &mut Hub, path: &str, query: &[(String, String)]) -> (u16, Value) {
         }
     };
     let props: Vec<String> = q("properties")
-        .map(|p| p.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
+        .map(|p| {
+            p.split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     let from = order.partition_point(|&i| recs[i].id < after);
     let mut matching = order[from..]
@@ -556,7 +574,8 @@ fn control(hub: &Mutex<Hub>, method: &str, path: &str, query: &[(String, String)
                 let i = rng.usize(..h.contacts.len());
                 let r = &mut h.contacts[i];
                 r.modified = now;
-                r.props.insert("hs_lead_status".into(), json!("IN_PROGRESS"));
+                r.props
+                    .insert("hs_lead_status".into(), json!("IN_PROGRESS"));
             }
             json!({"touched": n})
         }
@@ -583,7 +602,12 @@ fn control(hub: &Mutex<Hub>, method: &str, path: &str, query: &[(String, String)
             let lists: Vec<Instant> = h
                 .served
                 .iter()
-                .filter(|s| s.method == "GET" && s.query.iter().any(|q| q == &("archived".to_string(), "false".to_string())))
+                .filter(|s| {
+                    s.method == "GET"
+                        && s.query
+                            .iter()
+                            .any(|q| q == &("archived".to_string(), "false".to_string()))
+                })
                 .map(|s| s.at)
                 .collect();
             let span = match (lists.first(), lists.last()) {

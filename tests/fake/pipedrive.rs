@@ -89,10 +89,18 @@ fn handle(request: http::Request, company: &Mutex<Company>) -> http::Reply {
     let token = request.header("x-api-token").unwrap_or("");
     let mut headers = String::new();
     let (status, body, fault) = if token != TOKEN {
-        (401, json!({"success": false, "error": "unauthorized access", "errorCode": 401}), None)
+        (
+            401,
+            json!({"success": false, "error": "unauthorized access", "errorCode": 401}),
+            None,
+        )
     } else if c.recent.len() >= c.burst {
         c.limited += 1;
-        (429, json!({"success": false, "error": "Request over limit"}), None)
+        (
+            429,
+            json!({"success": false, "error": "Request over limit"}),
+            None,
+        )
     } else {
         c.recent.push_back(now);
         let fault = c.faults.pop_front();
@@ -101,9 +109,15 @@ fn handle(request: http::Request, company: &Mutex<Company>) -> http::Reply {
                 if let Some(a) = after {
                     headers.push_str(&format!("Retry-After: {a}\r\n"));
                 }
-                (429, json!({"success": false, "error": "Request over limit"}))
+                (
+                    429,
+                    json!({"success": false, "error": "Request over limit"}),
+                )
             }
-            Some(Fault::Unavailable) => (503, json!({"success": false, "error": "Service unavailable"})),
+            Some(Fault::Unavailable) => (
+                503,
+                json!({"success": false, "error": "Service unavailable"}),
+            ),
             Some(Fault::RepeatPage) => (200, c.previous.clone().unwrap_or(Value::Null)),
             _ => list(&c, &path, &query),
         };
@@ -144,12 +158,20 @@ fn list(c: &Company, path: &str, query: &[(String, String)]) -> (u16, Value) {
         _ => return (404, json!({"success": false, "error": "Unknown method ."})),
     };
     let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let limit = q("limit").and_then(|l| l.parse().ok()).unwrap_or(100usize).min(500);
+    let limit = q("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100usize)
+        .min(500);
     let deleted = q("status") == Some("deleted");
     let since = match q("updated_since").map(|t| t.parse::<jiff::Timestamp>()) {
         None => None,
         Some(Ok(t)) => Some(t.as_millisecond()),
-        Some(Err(_)) => return (400, json!({"success": false, "error": "Invalid updated_since"})),
+        Some(Err(_)) => {
+            return (
+                400,
+                json!({"success": false, "error": "Invalid updated_since"}),
+            );
+        }
     };
     // The cursor: the id the page starts after.
     let after: u64 = q("cursor")
@@ -201,7 +223,12 @@ pub fn acme(updated: i64, burst: usize) -> Company {
     let read = |file: &str, name: &dyn Fn(&str) -> String| -> Vec<Rec> {
         let text = std::fs::read_to_string(data.join(file)).expect("csv");
         let mut rdr = csv::Reader::from_reader(text.as_bytes());
-        let headers: Vec<String> = rdr.headers().expect("headers").iter().map(String::from).collect();
+        let headers: Vec<String> = rdr
+            .headers()
+            .expect("headers")
+            .iter()
+            .map(String::from)
+            .collect();
         rdr.records()
             .map(|r| {
                 let r = r.expect("row");

@@ -188,11 +188,19 @@ fn answer(o: &mut Org, path: &str, soql: Option<&str>) -> (u16, Value) {
             let Some(found) = o.locators.get(locator) else {
                 return error(400, "INVALID_QUERY_LOCATOR", "invalid query locator");
             };
-            (found.clone(), locator.to_string(), offset.parse().unwrap_or(0))
+            (
+                found.clone(),
+                locator.to_string(),
+                offset.parse().unwrap_or(0),
+            )
         }
         _ => return error(400, "MALFORMED_QUERY", "unexpected request"),
     };
-    let recs = if found.object == "Lead" { &o.leads } else { &o.opportunities };
+    let recs = if found.object == "Lead" {
+        &o.leads
+    } else {
+        &o.opportunities
+    };
     let page: Vec<Value> = found
         .at
         .iter()
@@ -231,8 +239,12 @@ fn shown(r: &Rec, object: &str, fields: &[String]) -> Value {
 /// Runs the SOQL revalign writes.
 fn run(o: &Org, soql: &str, all: bool) -> Result<Found, (u16, Value)> {
     let malformed = |m: &str| error(400, "MALFORMED_QUERY", m);
-    let rest = soql.strip_prefix("SELECT ").ok_or_else(|| malformed("no SELECT"))?;
-    let (fields, rest) = rest.split_once(" FROM ").ok_or_else(|| malformed("no FROM"))?;
+    let rest = soql
+        .strip_prefix("SELECT ")
+        .ok_or_else(|| malformed("no SELECT"))?;
+    let (fields, rest) = rest
+        .split_once(" FROM ")
+        .ok_or_else(|| malformed("no FROM"))?;
     let (object, filter) = rest.split_once(" WHERE ").unwrap_or((rest, ""));
     let recs = match object {
         "Lead" => &o.leads,
@@ -257,7 +269,9 @@ fn run(o: &Org, soql: &str, all: bool) -> Result<Found, (u16, Value)> {
         return Err(error(
             400,
             "INVALID_FIELD",
-            &format!("No such column '{f}' on entity '{object}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name."),
+            &format!(
+                "No such column '{f}' on entity '{object}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name."
+            ),
         ));
     }
     let since = |clause: &str| -> Result<i64, (u16, Value)> {
@@ -278,7 +292,13 @@ fn run(o: &Org, soql: &str, all: bool) -> Result<Found, (u16, Value)> {
     let at = recs
         .iter()
         .enumerate()
-        .filter(|(_, r)| if deleted { r.deleted } else { all || !r.deleted })
+        .filter(|(_, r)| {
+            if deleted {
+                r.deleted
+            } else {
+                all || !r.deleted
+            }
+        })
         .filter(|(_, r)| from.is_none_or(|t| r.modstamp >= t))
         .map(|(i, _)| i)
         .collect();
@@ -319,7 +339,12 @@ pub fn acme(modstamp: i64) -> Org {
     let read = |file: &str, prefix: &str, name: &dyn Fn(&str) -> String| -> Vec<Rec> {
         let text = std::fs::read_to_string(data.join(file)).expect("csv");
         let mut rdr = csv::Reader::from_reader(text.as_bytes());
-        let headers: Vec<String> = rdr.headers().expect("headers").iter().map(String::from).collect();
+        let headers: Vec<String> = rdr
+            .headers()
+            .expect("headers")
+            .iter()
+            .map(String::from)
+            .collect();
         rdr.records()
             .map(|r| {
                 let r = r.expect("row");
@@ -351,7 +376,9 @@ pub fn acme(modstamp: i64) -> Org {
     for o in &mut opportunities {
         let closed = !o.fields["closed_at__c"].is_null();
         o.fields.insert("IsClosed".into(), json!(closed));
-        let close_date = o.fields["closed_at__c"].as_str().map(|t| t[..10].to_string());
+        let close_date = o.fields["closed_at__c"]
+            .as_str()
+            .map(|t| t[..10].to_string());
         o.fields.insert("CloseDate".into(), json!(close_date));
         if o.fields["IsWon"].is_null() {
             o.fields.insert("IsWon".into(), json!(false));
