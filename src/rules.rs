@@ -247,9 +247,10 @@ impl<'a> Ctx<'a> {
             let Some(v) = &s.value else { continue };
             let (needs, has) = match v.kind {
                 SourceKind::Csv | SourceKind::Ndjson => ("leads", v.leads.is_some()),
-                SourceKind::Hubspot | SourceKind::Salesforce | SourceKind::Pipedrive => {
-                    ("token_env", v.token_env.is_some())
-                }
+                SourceKind::Hubspot | SourceKind::Salesforce | SourceKind::Pipedrive => (
+                    "token_env",
+                    v.token_env.is_some() || v.client_id_env.is_some(),
+                ),
                 SourceKind::Postgres => ("url_env", v.url_env.is_some()),
             };
             // Keys of file and warehouse sources (where the records are and
@@ -264,6 +265,10 @@ impl<'a> Ctx<'a> {
             let file_keys = [("max_bad_rows", v.max_bad_rows.is_some())];
             let api_keys = [
                 ("token_env", v.token_env.is_some()),
+                ("client_id_env", v.client_id_env.is_some()),
+                ("client_secret_env", v.client_secret_env.is_some()),
+                ("refresh_token_env", v.refresh_token_env.is_some()),
+                ("token_url", v.token_url.is_some()),
                 ("base_url", v.base_url.is_some()),
                 ("timeout", v.timeout.is_some()),
             ];
@@ -322,6 +327,23 @@ impl<'a> Ctx<'a> {
                     )
                     .help(format!("add `{example}`"))
                     .label(format!("`{needs}` missing"))
+                    .at(s.place.clone()),
+                );
+            }
+            // One way in: a token, or OAuth with both halves of the client.
+            let oauth = [&v.client_id_env, &v.client_secret_env];
+            let halves = oauth.iter().filter(|o| o.is_some()).count();
+            if (v.token_env.is_some() && halves > 0) || halves == 1 {
+                out.push(
+                    Finding::new(
+                        Code::SourceSetting,
+                        format!(
+                            "source `{}` mixes its credentials: token_env, or client_id_env with client_secret_env",
+                            s.id
+                        ),
+                    )
+                    .help("keep token_env for a token that does not expire, or client_id_env, client_secret_env (and refresh_token_env) for OAuth")
+                    .label("credentials")
                     .at(s.place.clone()),
                 );
             }

@@ -57,8 +57,8 @@ fn check_with(
     token: Option<&str>,
     extra: &[&str],
 ) -> (i32, Value, String) {
-    let env = token.map(|t| ("HUBSPOT_TOKEN", t));
-    common::check_api(dir, source, env, extra, &[TOKEN])
+    let env: Vec<(&str, &str)> = token.map(|t| ("HUBSPOT_TOKEN", t)).into_iter().collect();
+    common::check_api(dir, source, &env, extra, &[TOKEN])
 }
 
 use common::{numbers, statuses};
@@ -455,6 +455,92 @@ fn a_token_is_never_sent_in_clear_over_a_network() {
             note.contains(
                 "base_url `http://api.hubapi.com` is http, which would send the token unencrypted"
             ) && note.contains("use an https URL"),
+            "{note}"
+        );
+    }
+}
+
+#[test]
+fn oauth_access_is_renewed_before_it_expires_and_after_a_401() {
+    let secret = "oauth-client-secret-0000";
+    let refresh = "oauth-refresh-token-0000";
+    let hub = Arc::new(Mutex::new(acme_hub()));
+    let app = |lives: u64, says: u64| fake::App {
+        client_id: "revalign-test-app".into(),
+        client_secret: secret.into(),
+        refresh_token: refresh.into(),
+        lives: Duration::from_secs(lives),
+        says: Duration::from_secs(says),
+    };
+    // Access tokens live 2 seconds and the endpoint says so.
+    hub.lock().expect("hub").app = Some(app(2, 2));
+    let base = serve(Arc::clone(&hub));
+    let dir = alignment(&base, "5s");
+    let manifest = dir.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        text.replace(
+            "token_env = \"HUBSPOT_TOKEN\"",
+            "client_id_env = \"HUBSPOT_CLIENT_ID\"\nclient_secret_env = \"HUBSPOT_CLIENT_SECRET\"\nrefresh_token_env = \"HUBSPOT_REFRESH_TOKEN\"",
+        ),
+    )
+    .expect("write");
+    let run = |refresh_token: &str, extra: &[&str]| {
+        let env = [
+            ("HUBSPOT_CLIENT_ID", "revalign-test-app"),
+            ("HUBSPOT_CLIENT_SECRET", secret),
+            ("HUBSPOT_REFRESH_TOKEN", refresh_token),
+        ];
+        let issued: Vec<String> = hub
+            .lock()
+            .expect("hub")
+            .issued
+            .iter()
+            .map(|(t, _)| t.clone())
+            .collect();
+        let mut secrets: Vec<&str> = issued.iter().map(String::as_str).collect();
+        secrets.extend([secret, refresh, TOKEN]);
+        common::check_api(dir.path(), "hubspot", &env, extra, &secrets)
+    };
+    let (_, csv, _) = common::check_api(dir.path(), "crm_export", &[], &[], &[]);
+
+    let (code, api, stderr) = run(refresh, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(numbers(&api), numbers(&csv));
+    {
+        let h = hub.lock().expect("hub");
+        // The full listing takes over ten seconds: renewed before each token
+        // ran out, so no request was refused.
+        assert!(h.issued.len() >= 4, "{}", h.issued.len());
+        assert!(h.served.iter().all(|s| s.status != 401));
+    }
+
+    // The endpoint now says an hour, but tokens still last 2 seconds: each
+    // 401 renews the token once and the request goes again.
+    hub.lock().expect("hub").app = Some(app(2, 3600));
+    let before = hub.lock().expect("hub").issued.len();
+    let (code, api, stderr) = run(refresh, &["--refresh"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(numbers(&api), numbers(&csv));
+    {
+        let h = hub.lock().expect("hub");
+        let refused = h.served.iter().filter(|s| s.status == 401).count();
+        assert!(refused >= 3, "{refused}");
+        assert!(
+            h.issued.len() - before > refused,
+            "a renewal after each 401"
+        );
+    }
+
+    // A refresh token the app does not know: an error naming the variables.
+    let (code, doc, _) = run("oauth-refresh-token-revoked", &["--refresh"]);
+    assert_eq!(code, 3);
+    for (status, note) in statuses(&doc) {
+        assert_eq!(status, "error");
+        assert!(
+            note.contains("HubSpot refused the OAuth credentials in HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN (HTTP 400 missing or unknown refresh token)")
+                && note.contains("not revoked"),
             "{note}"
         );
     }

@@ -65,8 +65,8 @@ fn alignment(base: &str) -> tempfile::TempDir {
 }
 
 fn check(dir: &Path, token: Option<&str>, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let env = token.map(|t| ("PIPEDRIVE_TOKEN", t));
-    common::check_api(dir, "pipedrive", env, extra, &[TOKEN])
+    let env: Vec<(&str, &str)> = token.map(|t| ("PIPEDRIVE_TOKEN", t)).into_iter().collect();
+    common::check_api(dir, "pipedrive", &env, extra, &[TOKEN])
 }
 
 fn cached(dir: &Path) -> (String, String) {
@@ -89,7 +89,7 @@ fn acme_from_pipedrive_equals_the_export_and_stays_so_incrementally() {
     let (code, api, stderr) = check(dir.path(), Some(TOKEN), &[]);
     let first_error = statuses(&api).into_iter().find(|(s, _)| s == "error");
     assert_eq!(code, 1, "{stderr} {first_error:?}");
-    let (_, csv, _) = common::check_api(dir.path(), "crm_export", None, &[], &[]);
+    let (_, csv, _) = common::check_api(dir.path(), "crm_export", &[], &[], &[]);
     assert_eq!(numbers(&api), numbers(&csv));
     assert!(numbers(&api).len() > 40);
     let (persons, deals) = cached(dir.path());

@@ -80,8 +80,8 @@ fn alignment(base: Option<&str>) -> tempfile::TempDir {
 }
 
 fn check(dir: &Path, token: Option<&str>, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let env = token.map(|t| ("SF_TOKEN", t));
-    common::check_api(dir, "salesforce", env, extra, &[TOKEN])
+    let env: Vec<(&str, &str)> = token.map(|t| ("SF_TOKEN", t)).into_iter().collect();
+    common::check_api(dir, "salesforce", &env, extra, &[TOKEN])
 }
 
 fn cached(dir: &Path) -> (String, String) {
@@ -108,7 +108,7 @@ fn acme_from_salesforce_equals_the_export_and_stays_so_incrementally() {
     let (code, api, stderr) = check(dir.path(), Some(TOKEN), &[]);
     let first_error = statuses(&api).into_iter().find(|(s, _)| s == "error");
     assert_eq!(code, 1, "{stderr} {first_error:?}");
-    let (_, csv, _) = common::check_api(dir.path(), "crm_export", None, &[], &[]);
+    let (_, csv, _) = common::check_api(dir.path(), "crm_export", &[], &[], &[]);
     assert_eq!(numbers(&api), numbers(&csv));
     assert!(numbers(&api).len() > 40);
     let (leads, opportunities) = cached(dir.path());
@@ -305,6 +305,30 @@ fn what_cannot_be_fetched_from_salesforce_is_an_error_never_a_number() {
             && note.contains("map each field to its API name in columns"),
         "{note}"
     );
+
+    // Credentials mixed, or OAuth with half a client: the alignment does
+    // not validate.
+    for (from, to) in [
+        (
+            "token_env = \"SF_TOKEN\"",
+            "token_env = \"SF_TOKEN\"\nclient_id_env = \"SF_CLIENT_ID\"\nclient_secret_env = \"SF_SECRET\"",
+        ),
+        (
+            "token_env = \"SF_TOKEN\"",
+            "client_id_env = \"SF_CLIENT_ID\"",
+        ),
+    ] {
+        let dir = alignment(Some("https://acme.my.salesforce.com"));
+        let manifest = dir.path().join("revalign.toml");
+        let text = std::fs::read_to_string(&manifest).expect("manifest");
+        std::fs::write(&manifest, text.replace(from, to)).expect("write");
+        let (code, out, _) = common::run_in(dir.path(), &["validate", ".", "--format", "json"]);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("source `salesforce` mixes its credentials"),
+            "{out}"
+        );
+    }
 
     // No instance named: the alignment does not validate.
     let dir = alignment(None);

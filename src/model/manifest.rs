@@ -182,6 +182,28 @@ pub struct Source {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub token_env: Option<String>,
+    /// API sources with OAuth instead of `token_env`: the environment
+    /// variable holding the app's client id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub client_id_env: Option<String>,
+    /// API sources with OAuth: the environment variable holding the app's
+    /// client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub client_secret_env: Option<String>,
+    /// API sources with OAuth: the environment variable holding the refresh
+    /// token (Salesforce without it uses the client credentials flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub refresh_token_env: Option<String>,
+    /// API sources with OAuth: the token endpoint, to override the vendor's
+    /// (`<base_url>/oauth/v1/token` for HubSpot,
+    /// `<base_url>/services/oauth2/token` for Salesforce,
+    /// `https://oauth.pipedrive.com/oauth/token` for Pipedrive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url)]
+    pub token_url: Option<String>,
     /// API sources: the base URL, to override the vendor's (EU hosts, sandboxes, proxies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(url)]
@@ -237,6 +259,10 @@ impl Source {
             leads: None,
             deals: None,
             token_env: None,
+            client_id_env: None,
+            client_secret_env: None,
+            refresh_token_env: None,
+            token_url: None,
             base_url: None,
             url_env: None,
             password_env: None,

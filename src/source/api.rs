@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::cache::{self, Expect, Key, Meta, State, Writer};
 use super::file::{FileSource, Kind, preset_columns};
-use super::http::Http;
+use super::http::{Auth, Http, OAuth};
 use super::{DataSource, DealSink, Fetch, LeadSink, SourceError, Streamed};
 use crate::model::manifest::{Preset, Source, SourceKind};
 use crate::model::record::Need;
@@ -42,6 +42,32 @@ pub struct Vendor {
     pub preset: Preset,
     /// The variable suggested for the token, and what to put in it.
     pub token_help: &'static str,
+    /// The OAuth token endpoint: a path under the base URL, or a URL.
+    pub token_url: &'static str,
+    /// OAuth client credentials go in a Basic header, not the form.
+    pub oauth_basic: bool,
+    /// OAuth without a refresh token: the client credentials grant.
+    pub client_credentials: bool,
+}
+
+/// Where an API source's access comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// The variable holding an access token.
+    Token(String),
+    /// OAuth 2: the variables holding the client id, the secret and the
+    /// refresh token (none: the client credentials grant), and the token
+    /// endpoint.
+    OAuth {
+        /// `client_id_env`.
+        client_id: String,
+        /// `client_secret_env`.
+        client_secret: String,
+        /// `refresh_token_env`.
+        refresh_token: Option<String>,
+        /// The token endpoint.
+        url: String,
+    },
 }
 
 /// One declared API source.
@@ -51,8 +77,8 @@ pub struct Account {
     pub id: String,
     /// The vendor.
     pub vendor: Vendor,
-    /// The variable holding the access token.
-    pub token_env: String,
+    /// Where access comes from.
+    pub credentials: Credentials,
     /// The API base, without a trailing slash.
     pub base: String,
     columns: BTreeMap<String, String>,
@@ -73,7 +99,7 @@ impl std::fmt::Debug for Account {
         f.debug_struct("Account")
             .field("id", &self.id)
             .field("vendor", &self.vendor.kind)
-            .field("token_env", &self.token_env)
+            .field("credentials", &self.credentials)
             .field("base", &self.base)
             .finish_non_exhaustive()
     }
@@ -89,11 +115,50 @@ impl Account {
         fetch: Fetch,
         vendor: Vendor,
     ) -> Result<Account, SourceError> {
-        let Some(token_env) = s.token_env.clone() else {
-            return Err(SourceError::new(
-                format!("source `{id}` ({}) names no token", vendor.kind),
-                format!("set [source.{id}] token_env = {}", vendor.token_help),
-            ));
+        let base = super::http::base_url(id, s.base_url.as_deref(), vendor.base)?;
+        let credentials = match (&s.token_env, &s.client_id_env, &s.client_secret_env) {
+            (Some(t), None, None) => Credentials::Token(t.clone()),
+            (None, Some(client_id), Some(client_secret)) => {
+                if s.refresh_token_env.is_none() && !vendor.client_credentials {
+                    return Err(SourceError::new(
+                        format!(
+                            "source `{id}` ({}): OAuth needs a refresh token",
+                            vendor.kind
+                        ),
+                        format!(
+                            "set [source.{id}] refresh_token_env to the variable holding the refresh token your app was given"
+                        ),
+                    ));
+                }
+                let url = match s.token_url.as_deref() {
+                    Some(u) => super::http::base_url(id, Some(u), u)?,
+                    None if vendor.token_url.starts_with('/') => {
+                        format!("{base}{}", vendor.token_url)
+                    }
+                    None => vendor.token_url.to_string(),
+                };
+                Credentials::OAuth {
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                    refresh_token: s.refresh_token_env.clone(),
+                    url,
+                }
+            }
+            (None, None, None) => {
+                return Err(SourceError::new(
+                    format!("source `{id}` ({}) names no token", vendor.kind),
+                    format!("set [source.{id}] token_env = {}", vendor.token_help),
+                ));
+            }
+            _ => {
+                return Err(SourceError::new(
+                    format!(
+                        "source `{id}` ({}) mixes its credentials: token_env, or client_id_env with client_secret_env",
+                        vendor.kind
+                    ),
+                    "keep token_env for a token that does not expire, or client_id_env, client_secret_env (and refresh_token_env) for OAuth",
+                ));
+            }
         };
         let timeout = match s.timeout.as_deref() {
             None => Duration::from_secs(30),
@@ -112,8 +177,8 @@ impl Account {
         Ok(Account {
             id: id.to_string(),
             vendor,
-            token_env,
-            base: super::http::base_url(id, s.base_url.as_deref(), vendor.base)?,
+            credentials,
+            base,
             columns: s.columns.clone(),
             deal_columns: s.deal_columns.clone(),
             time_zone: s.time_zone.clone(),
@@ -169,20 +234,76 @@ impl Account {
         out
     }
 
-    /// The access token, from its variable.
-    pub fn token(&self) -> Result<String, SourceError> {
-        std::env::var(&self.token_env)
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| {
-                SourceError::new(
-                    format!(
-                        "source `{}`: the environment variable {} is not set",
-                        self.id, self.token_env
-                    ),
-                    format!("export {} with {}", self.token_env, self.vendor.token_help),
-                )
-            })
+    /// What holds the access, for messages: `the token in HUBSPOT_TOKEN`,
+    /// `the OAuth access of HUBSPOT_CLIENT_ID`.
+    pub fn access(&self) -> String {
+        match &self.credentials {
+            Credentials::Token(env) => format!("the token in {env}"),
+            Credentials::OAuth { client_id, .. } => format!("the OAuth access of {client_id}"),
+        }
+    }
+
+    /// Whether access is by OAuth (a bearer token, wherever the vendor
+    /// takes its own tokens).
+    pub fn oauth(&self) -> bool {
+        matches!(self.credentials, Credentials::OAuth { .. })
+    }
+
+    /// The credentials, read from their variables.
+    pub fn auth(&self) -> Result<Auth, SourceError> {
+        let var = |env: &str, what: &str| {
+            std::env::var(env)
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .ok_or_else(|| {
+                    SourceError::new(
+                        format!(
+                            "source `{}`: the environment variable {env} is not set",
+                            self.id
+                        ),
+                        format!("export {env} with {what}"),
+                    )
+                })
+        };
+        match &self.credentials {
+            Credentials::Token(env) => Ok(Auth::Token(var(env, self.vendor.token_help)?)),
+            Credentials::OAuth {
+                client_id,
+                client_secret,
+                refresh_token,
+                url,
+            } => {
+                let id = var(client_id, "your app's client id")?;
+                let secret = var(client_secret, "your app's client secret")?;
+                let mut names = format!("{client_id}, {client_secret}");
+                let mut form = match refresh_token {
+                    Some(env) => {
+                        names.push_str(&format!(" and {env}"));
+                        vec![
+                            ("grant_type", "refresh_token".to_string()),
+                            (
+                                "refresh_token",
+                                var(env, "the refresh token your app was given")?,
+                            ),
+                        ]
+                    }
+                    None => vec![("grant_type", "client_credentials".to_string())],
+                };
+                let basic = if self.vendor.oauth_basic {
+                    Some((id, secret))
+                } else {
+                    form.push(("client_id", id));
+                    form.push(("client_secret", secret));
+                    None
+                };
+                Ok(Auth::OAuth(Box::new(OAuth::new(
+                    url.clone(),
+                    form,
+                    basic,
+                    names,
+                ))))
+            }
+        }
     }
 
     /// A line on standard error (what a sync decided, and why).
@@ -197,13 +318,12 @@ pub trait Api: Send + Sync {
     fn account(&self) -> &Account;
     /// The API's name for a kind of record (`contacts`, `Lead`).
     fn object(&self, kind: Kind) -> &'static str;
-    /// A client with the vendor's limits.
-    fn client(&self) -> Result<Http, SourceError>;
+    /// A client with the vendor's limits, authorized by `auth`.
+    fn client(&self, auth: Auth) -> Result<Http, SourceError>;
     /// Every record of a kind, with `fields`, into `out`.
     fn everything(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         fields: &[String],
         out: &mut Writer,
@@ -212,7 +332,6 @@ pub trait Api: Send + Sync {
     fn changed(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         fields: &[String],
         since: i64,
@@ -221,7 +340,6 @@ pub trait Api: Send + Sync {
     fn removed(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         since: i64,
     ) -> Result<BTreeSet<Key>, SourceError>;
@@ -253,13 +371,7 @@ impl<A: Api> Cached<A> {
     }
 
     /// Brings the cache of one kind of record up to date; returns its file.
-    fn sync(
-        &self,
-        http: &mut Http,
-        token: &str,
-        kind: Kind,
-        need: &Need,
-    ) -> Result<PathBuf, SourceError> {
+    fn sync(&self, http: &mut Http, kind: Kind, need: &Need) -> Result<PathBuf, SourceError> {
         let a = self.api.account();
         let object = self.api.object(kind);
         let fields = a.properties(kind, need);
@@ -301,8 +413,8 @@ impl<A: Api> Cached<A> {
                     .parse::<jiff::Timestamp>()
                     .map(|t| t.as_millisecond() - OVERLAP_MINUTES * 60_000)
                     .unwrap_or(0);
-                let changed = self.api.changed(http, token, kind, &fields, since)?;
-                let removed = self.api.removed(http, token, kind, since)?;
+                let changed = self.api.changed(http, kind, &fields, since)?;
+                let removed = self.api.removed(http, kind, since)?;
                 let n = changed.len();
                 let meta = Meta {
                     synced_at: began(started, http),
@@ -333,7 +445,7 @@ impl<A: Api> Cached<A> {
                     ));
                 }
                 let mut out = cache.writer()?;
-                self.api.everything(http, token, kind, &fields, &mut out)?;
+                self.api.everything(http, kind, &fields, &mut out)?;
                 let began = began(started, http);
                 out.finish(Meta {
                     synced_at: began.clone(),
@@ -349,19 +461,18 @@ impl<A: Api> Cached<A> {
     /// cache as files.
     fn sync_all(&self, need: &Need) -> Result<FileSource, SourceError> {
         let a = self.api.account();
-        let token = a.token()?;
-        let mut http = self.api.client()?;
+        let mut http = self.api.client(a.auth()?)?;
         let mut source = Source::empty(SourceKind::Ndjson);
         source.preset = Some(a.vendor.preset);
         source.columns = a.columns.clone();
         source.deal_columns = a.deal_columns.clone();
         source.time_zone = a.time_zone.clone();
         if need.leads {
-            let leads = self.sync(&mut http, &token, Kind::Leads, need)?;
+            let leads = self.sync(&mut http, Kind::Leads, need)?;
             source.leads = Some(leads.display().to_string());
         }
         if need.deals {
-            let deals = self.sync(&mut http, &token, Kind::Deals, need)?;
+            let deals = self.sync(&mut http, Kind::Deals, need)?;
             source.deals = Some(deals.display().to_string());
         }
         FileSource::new(&a.id, &source, Path::new(""), &a.org_tz)

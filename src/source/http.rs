@@ -148,6 +148,64 @@ pub fn base_url(id: &str, given: Option<&str>, vendor_base: &str) -> Result<Stri
     Ok(given.trim_end_matches('/').to_string())
 }
 
+/// How requests are authorized.
+#[derive(Clone)]
+pub enum Auth {
+    /// A token that does not expire here (a private app's, an API token):
+    /// sent as it is.
+    Token(String),
+    /// OAuth 2: access tokens from a token endpoint, renewed before they
+    /// expire and once after a 401.
+    OAuth(Box<OAuth>),
+}
+
+impl std::fmt::Debug for Auth {
+    // No secret: only which kind.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::Token(_) => f.write_str("Auth::Token"),
+            Auth::OAuth(o) => write!(f, "Auth::OAuth({})", o.url),
+        }
+    }
+}
+
+/// An OAuth 2 client of a token endpoint.
+#[derive(Clone)]
+pub struct OAuth {
+    /// The token endpoint.
+    pub url: String,
+    /// The form sent: `grant_type`, and `client_id`, `client_secret`,
+    /// `refresh_token` as the grant needs (the client's in a Basic header
+    /// instead when `basic`).
+    pub form: Vec<(&'static str, String)>,
+    /// Client id and secret in a Basic `Authorization` header (Pipedrive).
+    pub basic: Option<(String, String)>,
+    /// The variables that hold the credentials, for messages.
+    pub names: String,
+    access: Option<String>,
+    /// When the access token should be renewed.
+    renew_at: Option<Instant>,
+}
+
+impl OAuth {
+    /// A client of `url` sending `form`.
+    pub fn new(
+        url: String,
+        form: Vec<(&'static str, String)>,
+        basic: Option<(String, String)>,
+        names: String,
+    ) -> OAuth {
+        OAuth {
+            url,
+            form,
+            basic,
+            names,
+            access: None,
+            renew_at: None,
+        }
+    }
+}
+
 /// A client for one vendor.
 pub struct Http {
     client: Client,
@@ -159,6 +217,10 @@ pub struct Http {
     pub backoff: Duration,
     /// Reads the vendor's rate-limit headers, on every answer (a 429's too).
     rate: fn(&HeaderMap) -> Rate,
+    /// How requests are authorized.
+    auth: Auth,
+    /// Access tokens obtained (OAuth).
+    pub renewals: u32,
     /// The server's clock (its `Date` header) at the first answer since it
     /// was last cleared: a sync's start by the clock the API's timestamps
     /// are written in.
@@ -194,6 +256,7 @@ impl Http {
         timeout: Duration,
         limiter: Limiter,
         rate: fn(&HeaderMap) -> Rate,
+        auth: Auth,
     ) -> Result<Http, SourceError> {
         let client = Client::builder()
             .timeout(timeout)
@@ -213,24 +276,122 @@ impl Http {
             limiter,
             backoff: Duration::from_millis(500),
             rate,
+            auth,
+            renewals: 0,
             server_time: None,
         })
+    }
+
+    /// The access token to send: OAuth's renewed first when it is about to
+    /// expire (or `renew`).
+    fn token(&mut self, renew: bool) -> Result<String, SourceError> {
+        let o = match &mut self.auth {
+            Auth::Token(t) => return Ok(t.clone()),
+            Auth::OAuth(o) => o,
+        };
+        let fresh = !renew && o.renew_at.is_none_or(|t| Instant::now() < t);
+        if let (Some(access), true) = (&o.access, fresh) {
+            return Ok(access.clone());
+        }
+        let form = reqwest::Url::parse_with_params("http://form.invalid/", &o.form)
+            .ok()
+            .and_then(|u| u.query().map(String::from))
+            .unwrap_or_default();
+        let vendor = self.vendor;
+        let names = o.names.clone();
+        let refused = |status: String, body: &[u8]| {
+            let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+            let text = |k: &str| v[k].as_str().unwrap_or("").to_string();
+            let why = [text("error"), text("error_description"), text("message")]
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(": ");
+            SourceError::new(
+                format!("{vendor} refused the OAuth credentials in {names} ({status} {why})"),
+                "check the app's client id and secret, and that the refresh token was issued to that app and not revoked",
+            )
+        };
+        let mut last = String::new();
+        for attempt in 0..3u32 {
+            self.limiter.wait();
+            let mut req = self
+                .client
+                .post(&o.url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.clone());
+            if let Some((id, secret)) = &o.basic {
+                req = req.basic_auth(id, Some(secret));
+            }
+            match req.send() {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let body = resp.bytes().map(|b| b.to_vec()).unwrap_or_default();
+                    if status >= 500 {
+                        last = format!("HTTP {status}");
+                    } else if status != 200 {
+                        return Err(refused(format!("HTTP {status}"), &body));
+                    } else {
+                        let v: serde_json::Value = serde_json::from_slice(&body)
+                            .map_err(|_| refused("an answer that is not JSON".into(), &[]))?;
+                        let Some(access) = v["access_token"].as_str() else {
+                            return Err(refused("no access_token".into(), &[]));
+                        };
+                        // Renewed at three quarters of its life, at most a
+                        // minute before it ends.
+                        o.renew_at = v["expires_in"].as_f64().filter(|s| *s > 0.0).map(|s| {
+                            let life = Duration::from_secs_f64(s.min(86_400.0 * 365.0));
+                            Instant::now() + life - (life / 4).min(Duration::from_secs(60))
+                        });
+                        // A rotated refresh token serves the rest of the run
+                        // (it is never written anywhere).
+                        if let Some(r) = v["refresh_token"].as_str()
+                            && let Some(f) = o.form.iter_mut().find(|(k, _)| *k == "refresh_token")
+                        {
+                            f.1 = r.to_string();
+                        }
+                        o.access = Some(access.to_string());
+                        self.renewals += 1;
+                        return Ok(access.to_string());
+                    }
+                }
+                Err(e) => {
+                    last = if e.is_timeout() {
+                        "no answer within the timeout".into()
+                    } else {
+                        "cannot connect".into()
+                    }
+                }
+            }
+            let backoff = self.backoff * 2u32.pow(attempt);
+            self.limiter.pause_until(Instant::now() + backoff);
+        }
+        Err(SourceError::new(
+            format!("{vendor}: the OAuth token endpoint failed 3 times (last: {last})"),
+            format!("{vendor} may be down; run again later"),
+        ))
     }
 
     /// Sends a request, retrying what can be retried. `what` names it in
     /// errors (`the contacts search`). Statuses that are not retried come
     /// back as answers; `retry_429` decides whether a 429 is worth waiting
     /// for (a daily quota is not).
+    ///
+    /// `build` gets the access token to send. With OAuth, a 401 renews it
+    /// once and the request is tried again.
     pub fn send(
         &mut self,
         what: &str,
-        build: impl Fn(&Client) -> RequestBuilder,
+        build: impl Fn(&Client, &str) -> RequestBuilder,
         retry_429: impl Fn(&Answer) -> bool,
     ) -> Result<Answer, SourceError> {
         let mut last = String::new();
+        let mut renew = false;
+        let mut renewed_after_401 = false;
         for attempt in 0..ATTEMPTS {
+            let token = self.token(std::mem::take(&mut renew))?;
             self.limiter.wait();
-            let wait = match build(&self.client).send() {
+            let wait = match build(&self.client, &token).send() {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
@@ -252,16 +413,26 @@ impl Http {
                                 headers,
                                 body: body.to_vec(),
                             };
+                            let oauth = matches!(self.auth, Auth::OAuth(_));
                             let retry = match status {
                                 429 => retry_429(&answer),
                                 500..=599 => true,
+                                401 if oauth && !renewed_after_401 => {
+                                    renew = true;
+                                    renewed_after_401 = true;
+                                    true
+                                }
                                 _ => false,
                             };
                             if !retry {
                                 return Ok(answer);
                             }
                             last = format!("HTTP {status}");
-                            retry_after(&answer.headers)
+                            if renew {
+                                Some(Duration::ZERO)
+                            } else {
+                                retry_after(&answer.headers)
+                            }
                         }
                         // Cut off mid-body: a truncated page is retried, never used.
                         Err(_) => {

@@ -32,10 +32,10 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
 
-use super::api::{Account, Api, Cached, Vendor, fresh_cursor};
+use super::api::{Account, Api, Cached, Credentials, Vendor, fresh_cursor};
 use super::cache::{Key, Writer};
 use super::file::Kind;
-use super::http::{Answer, Http, Limiter, Rate, header_u32};
+use super::http::{Answer, Auth, Http, Limiter, Rate, header_u32};
 use super::{Fetch, SourceError};
 use crate::model::manifest::{Preset, Source};
 
@@ -46,6 +46,9 @@ pub const HUBSPOT: Vendor = Vendor {
     base: "https://api.hubapi.com",
     preset: Preset::Hubspot,
     token_help: "a HubSpot private app token (scopes crm.objects.contacts.read, crm.objects.deals.read)",
+    token_url: "/oauth/v1/token",
+    oauth_basic: false,
+    client_credentials: false,
 };
 /// Results per search page (the API's maximum).
 const SEARCH_PAGE: usize = 200;
@@ -120,22 +123,22 @@ impl HubSpot {
     fn refused(&self, what: &str, a: &Answer) -> SourceError {
         let body: Value = serde_json::from_slice(&a.body).unwrap_or(Value::Null);
         let text = |k: &str| body[k].as_str().unwrap_or("").to_string();
+        let access = self.account.access();
         match a.status {
             401 => SourceError::new(
-                format!(
-                    "HubSpot refused the token in {} (401 {})",
-                    self.account.token_env,
-                    text("category")
-                ),
-                format!(
-                    "create a private app token (Settings > Integrations > Private apps) and export it as {}",
-                    self.account.token_env
-                ),
+                format!("HubSpot refused {access} (401 {})", text("category")),
+                match &self.account.credentials {
+                    Credentials::Token(env) => format!(
+                        "create a private app token (Settings > Integrations > Private apps) and export it as {env}"
+                    ),
+                    Credentials::OAuth { .. } => {
+                        "the app's access was renewed and still refused: reinstall the app in the account".into()
+                    }
+                },
             ),
             403 => SourceError::new(
                 format!(
-                    "HubSpot: the token in {} may not read {what} (403 {})",
-                    self.account.token_env,
+                    "HubSpot: {access} may not read {what} (403 {})",
                     text("category")
                 ),
                 "give the private app the scopes crm.objects.contacts.read and crm.objects.deals.read",
@@ -159,7 +162,7 @@ impl HubSpot {
         &self,
         http: &mut Http,
         what: &str,
-        build: impl Fn(&reqwest::blocking::Client) -> reqwest::blocking::RequestBuilder,
+        build: impl Fn(&reqwest::blocking::Client, &str) -> reqwest::blocking::RequestBuilder,
     ) -> Result<Value, SourceError> {
         let answer = http.send(what, build, |a| {
             // A daily quota does not come back in seconds.
@@ -211,7 +214,6 @@ impl HubSpot {
     fn list(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         archived: bool,
         properties: &str,
@@ -228,7 +230,9 @@ impl HubSpot {
         let mut cursors = HashSet::new();
         loop {
             let page_url = list_url(&url, archived, properties, after.as_deref())?;
-            let page = self.page(http, &what, |c| c.get(page_url.clone()).bearer_auth(token))?;
+            let page = self.page(http, &what, |c, token| {
+                c.get(page_url.clone()).bearer_auth(token)
+            })?;
             let results = page["results"].as_array().map(Vec::as_slice).unwrap_or(&[]);
             each(results)?;
             match page["paging"]["next"]["after"].as_str() {
@@ -251,13 +255,13 @@ impl HubSpot {
 
     /// How many records of a kind there are (for progress), from a search
     /// that asks for one.
-    fn total(&self, http: &mut Http, token: &str, kind: Kind) -> Result<Option<u64>, SourceError> {
+    fn total(&self, http: &mut Http, kind: Kind) -> Result<Option<u64>, SourceError> {
         let object = object(kind);
         let url = format!("{}/crm/v3/objects/{object}/search", self.account.base);
         let body = serde_json::to_vec(&json!({"limit": 1, "properties": ["hs_object_id"]}))
             .unwrap_or_default();
         http.limiter.set_floor(SEARCH_GAP);
-        let page = self.page(http, &format!("the {object} count"), |c| {
+        let page = self.page(http, &format!("the {object} count"), |c, token| {
             c.post(&url)
                 .bearer_auth(token)
                 .header("content-type", "application/json")
@@ -272,7 +276,6 @@ impl HubSpot {
     fn changed_since(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         fields: &[String],
         since: i64,
@@ -308,7 +311,7 @@ impl HubSpot {
                 "limit": SEARCH_PAGE,
             }))
             .unwrap_or_default();
-            let page = self.page(http, &what, |c| {
+            let page = self.page(http, &what, |c, token| {
                 c.post(&url)
                     .bearer_auth(token)
                     .header("content-type", "application/json")
@@ -372,7 +375,7 @@ impl Api for HubSpot {
         object(kind)
     }
 
-    fn client(&self) -> Result<Http, SourceError> {
+    fn client(&self, auth: Auth) -> Result<Http, SourceError> {
         // The account's budget until the headers say: 100 per 10 seconds
         // (Free and Starter; Professional and Enterprise allow 190).
         Http::new(
@@ -380,6 +383,7 @@ impl Api for HubSpot {
             self.account.timeout,
             Limiter::new(100, Duration::from_secs(10)),
             rate,
+            auth,
         )
     }
 
@@ -387,20 +391,19 @@ impl Api for HubSpot {
     fn everything(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         fields: &[String],
         out: &mut Writer,
     ) -> Result<(), SourceError> {
         let object = object(kind);
         let what = format!("the {object} list");
-        let total = self.total(http, token, kind)?;
+        let total = self.total(http, kind)?;
         let mut bar = self
             .account
             .fetch
             .progress
             .start(&format!("{}: {object}", self.account.id), total);
-        self.list(http, token, kind, false, &fields.join(","), |results| {
+        self.list(http, kind, false, &fields.join(","), |results| {
             for r in results {
                 let (id, row) = self.row(kind, &what, r)?;
                 out.push(&id, &row)?;
@@ -414,7 +417,7 @@ impl Api for HubSpot {
         // meanwhile lower it).
         let fetched = out.records();
         if total.is_some_and(|t| fetched < t) {
-            let now = self.total(http, token, kind)?.unwrap_or(0);
+            let now = self.total(http, kind)?.unwrap_or(0);
             if fetched < now {
                 return Err(SourceError::new(
                     format!("HubSpot: {what} ended with {fetched} of the {now} records it holds"),
@@ -428,12 +431,11 @@ impl Api for HubSpot {
     fn changed(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         fields: &[String],
         since: i64,
     ) -> Result<BTreeMap<Key, Value>, SourceError> {
-        self.changed_since(http, token, kind, fields, since)
+        self.changed_since(http, kind, fields, since)
     }
 
     /// The archived records (deleted or merged; HubSpot keeps them 90 days),
@@ -441,13 +443,12 @@ impl Api for HubSpot {
     fn removed(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         _since: i64,
     ) -> Result<BTreeSet<Key>, SourceError> {
         let what = format!("the archived {} list", object(kind));
         let mut ids = BTreeSet::new();
-        self.list(http, token, kind, true, "hs_object_id", |results| {
+        self.list(http, kind, true, "hs_object_id", |results| {
             for r in results {
                 ids.insert(self.row(kind, &what, r)?.0);
             }

@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 use super::api::{Account, Api, Cached, Vendor, fresh_cursor};
 use super::cache::{Key, Writer};
 use super::file::Kind;
-use super::http::{Answer, Http, Limiter, Rate, header_u32};
+use super::http::{Answer, Auth, Http, Limiter, Rate, header_u32};
 use super::{Fetch, SourceError};
 use crate::model::manifest::{Preset, Source};
 
@@ -42,6 +42,9 @@ pub const PIPEDRIVE: Vendor = Vendor {
     base: "https://api.pipedrive.com",
     preset: Preset::Pipedrive,
     token_help: "a Pipedrive API token (Settings > Personal preferences > API)",
+    token_url: "https://oauth.pipedrive.com/oauth/token",
+    oauth_basic: true,
+    client_credentials: false,
 };
 /// Records per page (the API's maximum).
 const PAGE: usize = 500;
@@ -95,15 +98,15 @@ impl Pipedrive {
     fn refused(&self, what: &str, a: &Answer) -> SourceError {
         let body: Value = serde_json::from_slice(&a.body).unwrap_or(Value::Null);
         let error = body["error"].as_str().unwrap_or("");
-        let env = &self.account.token_env;
+        let access = self.account.access();
         match a.status {
             401 => SourceError::new(
-                format!("Pipedrive refused the token in {env} (401 {error})"),
-                format!("export {env} with {}", PIPEDRIVE.token_help),
+                format!("Pipedrive refused {access} (401 {error})"),
+                format!("export a fresh one: {}", PIPEDRIVE.token_help),
             ),
             402 | 403 => SourceError::new(
                 format!(
-                    "Pipedrive: the token in {env} may not read {what} ({} {error})",
+                    "Pipedrive: {access} may not read {what} ({} {error})",
                     a.status
                 ),
                 "use a token of a user who can see every person and deal (visibility groups), on a plan with API access",
@@ -115,12 +118,25 @@ impl Pipedrive {
         }
     }
 
+    /// A request with the access: an API token in `x-api-token`, an OAuth
+    /// access token as a bearer.
+    fn authorize(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+        token: &str,
+    ) -> reqwest::blocking::RequestBuilder {
+        if self.account.oauth() {
+            request.bearer_auth(token)
+        } else {
+            request.header("x-api-token", token)
+        }
+    }
+
     /// Walks a listing by its cursor (`query` the filters), handing each
     /// page's records to `each`.
     fn list(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         what: &str,
         query: &[(&str, String)],
@@ -148,7 +164,7 @@ impl Pipedrive {
             })?;
             let answer = http.send(
                 what,
-                |c| c.get(url.clone()).header("x-api-token", token),
+                |c, token| self.authorize(c.get(url.clone()), token),
                 |_| true,
             )?;
             if answer.status != 200 {
@@ -240,20 +256,20 @@ impl Api for Pipedrive {
         object(kind)
     }
 
-    fn client(&self) -> Result<Http, SourceError> {
+    fn client(&self, auth: Auth) -> Result<Http, SourceError> {
         // Until the headers say: 20 per 2 seconds, under every plan's burst.
         Http::new(
             "Pipedrive",
             self.account.timeout,
             Limiter::new(20, Duration::from_secs(2)),
             rate,
+            auth,
         )
     }
 
     fn everything(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         _fields: &[String],
         out: &mut Writer,
@@ -266,7 +282,7 @@ impl Api for Pipedrive {
             .progress
             .start(&format!("{}: {object}", self.account.id), None);
         // Deleted deals are listed only when asked for.
-        self.list(http, token, kind, &what, &[], |records| {
+        self.list(http, kind, &what, &[], |records| {
             for r in records {
                 let (id, row) = self.row(kind, &what, r)?;
                 out.push(&id, &row)?;
@@ -281,7 +297,6 @@ impl Api for Pipedrive {
     fn changed(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         _fields: &[String],
         since: i64,
@@ -290,7 +305,6 @@ impl Api for Pipedrive {
         let mut changed = BTreeMap::new();
         self.list(
             http,
-            token,
             kind,
             &what,
             &[("updated_since", rfc3339(since))],
@@ -308,7 +322,6 @@ impl Api for Pipedrive {
     fn removed(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         since: i64,
     ) -> Result<BTreeSet<Key>, SourceError> {
@@ -319,7 +332,7 @@ impl Api for Pipedrive {
                 ("status", "deleted".to_string()),
                 ("updated_since", rfc3339(since)),
             ];
-            self.list(http, token, kind, what, &query, |records| {
+            self.list(http, kind, what, &query, |records| {
                 for r in records {
                     ids.insert(self.row(kind, what, r)?.0);
                 }

@@ -35,7 +35,7 @@ use serde_json::{Map, Value};
 use super::api::{Account, Api, Cached, Vendor, fresh_cursor};
 use super::cache::{Key, Writer};
 use super::file::Kind;
-use super::http::{Answer, Http, Limiter, Rate};
+use super::http::{Answer, Auth, Http, Limiter, Rate};
 use super::{Fetch, SourceError};
 use crate::model::manifest::{Preset, Source};
 
@@ -46,6 +46,9 @@ pub const SALESFORCE: Vendor = Vendor {
     base: "",
     preset: Preset::Salesforce,
     token_help: "an access token for the org (`sf org display --verbose` shows one; read access to Lead and Opportunity, API Enabled)",
+    token_url: "/services/oauth2/token",
+    oauth_basic: false,
+    client_credentials: true,
 };
 /// The REST API version.
 pub const VERSION: &str = "v62.0";
@@ -113,13 +116,11 @@ impl Salesforce {
         let first = &body[0];
         let code = first["errorCode"].as_str().unwrap_or("");
         let message = first["message"].as_str().unwrap_or("");
-        let env = &self.account.token_env;
+        let access = self.account.access();
         match (a.status, code) {
             (401, _) => SourceError::new(
-                format!("Salesforce refused the token in {env} (401 {code}: {message})"),
-                format!(
-                    "export {env} with a fresh access token for the org at base_url (`sf org display --verbose` shows one)"
-                ),
+                format!("Salesforce refused {access} (401 {code}: {message})"),
+                "export a fresh access token for the org at base_url (`sf org display --verbose` shows one), or use OAuth (client_id_env, client_secret_env) so it is renewed",
             ),
             (403, "REQUEST_LIMIT_EXCEEDED") => SourceError::new(
                 format!("Salesforce: the org's API request limit is used up ({message})"),
@@ -127,7 +128,7 @@ impl Salesforce {
             ),
             (403, _) => SourceError::new(
                 format!(
-                    "Salesforce: the user of the token in {env} may not run {what} (403 {code}: {message})"
+                    "Salesforce: the user of {access} may not run {what} (403 {code}: {message})"
                 ),
                 "give the user API Enabled and read access to Lead and Opportunity and the fields mapped",
             ),
@@ -148,7 +149,6 @@ impl Salesforce {
     fn query(
         &self,
         http: &mut Http,
-        token: &str,
         what: &str,
         soql: &str,
         all: bool,
@@ -171,7 +171,7 @@ impl Salesforce {
         loop {
             let answer = http.send(
                 what,
-                |c| {
+                |c, token| {
                     c.get(url.clone())
                         .bearer_auth(token)
                         .header("Sforce-Query-Options", "batchSize=2000")
@@ -283,19 +283,19 @@ impl Api for Salesforce {
         object(kind)
     }
 
-    fn client(&self) -> Result<Http, SourceError> {
+    fn client(&self, auth: Auth) -> Result<Http, SourceError> {
         Http::new(
             "Salesforce",
             self.account.timeout,
             Limiter::new(20, Duration::from_secs(1)),
             rate,
+            auth,
         )
     }
 
     fn everything(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         fields: &[String],
         out: &mut Writer,
@@ -310,7 +310,6 @@ impl Api for Salesforce {
         let mut first = true;
         self.query(
             http,
-            token,
             &what,
             &Self::select(fields, object),
             false,
@@ -333,7 +332,6 @@ impl Api for Salesforce {
     fn changed(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         fields: &[String],
         since: i64,
@@ -346,7 +344,7 @@ impl Api for Salesforce {
             literal(since)
         );
         let mut changed = BTreeMap::new();
-        self.query(http, token, &what, &soql, false, |records, _| {
+        self.query(http, &what, &soql, false, |records, _| {
             for r in records {
                 let (id, row) = self.row(&what, r)?;
                 changed.insert(id, row);
@@ -359,7 +357,6 @@ impl Api for Salesforce {
     fn removed(
         &self,
         http: &mut Http,
-        token: &str,
         kind: Kind,
         since: i64,
     ) -> Result<BTreeSet<Key>, SourceError> {
@@ -370,7 +367,7 @@ impl Api for Salesforce {
             literal(since)
         );
         let mut ids = BTreeSet::new();
-        self.query(http, token, &what, &soql, true, |records, _| {
+        self.query(http, &what, &soql, true, |records, _| {
             for r in records {
                 ids.insert(self.row(&what, r)?.0);
             }

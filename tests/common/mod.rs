@@ -112,15 +112,15 @@ pub mod http;
 pub use http::{Request, read_request};
 
 /// `revalign check` of October 2026 (and September) as of 2026-11-01, in
-/// JSON, reading every target from `source`, with the token variable `env`
-/// set: exit code, the document, stderr. Every secret in `secrets` and the
-/// token given are searched for in the output and in the source's cache:
-/// found, the test fails.
+/// JSON, reading every target from `source`, with the variables `env` set
+/// (credentials): exit code, the document, stderr. Every secret in
+/// `secrets` and every value in `env` are searched for in the output and in
+/// the source's cache: found, the test fails.
 #[allow(dead_code)] // each test crate uses a subset of these helpers
 pub fn check_api(
     dir: &Path,
     source: &str,
-    env: Option<(&str, &str)>,
+    env: &[(&str, &str)],
     extra: &[&str],
     secrets: &[&str],
 ) -> (i32, serde_json::Value, String) {
@@ -143,8 +143,8 @@ pub fn check_api(
     .current_dir(dir)
     .env_clear()
     .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    if let Some((var, token)) = env {
-        cmd.env(var, token);
+    for (var, value) in env {
+        cmd.env(var, value);
     }
     let out = cmd.output().expect("run revalign");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -155,7 +155,7 @@ pub fn check_api(
             written.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
         }
     }
-    for t in secrets.iter().copied().chain(env.map(|(_, t)| t)) {
+    for t in secrets.iter().copied().chain(env.iter().map(|(_, v)| *v)) {
         assert!(!written.contains(t), "the token is never printed or cached");
     }
     let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));

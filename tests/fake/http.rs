@@ -14,9 +14,16 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body as JSON (`null` when there is none or it is not JSON).
     pub body: serde_json::Value,
+    /// The body as text.
+    pub text: String,
 }
 
 impl Request {
+    /// The body as a form (`a=1&b=2`), decoded.
+    pub fn form(&self) -> Vec<(String, String)> {
+        split_target(&format!("?{}", self.text)).1
+    }
+
     /// A header's value (`name` in lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -57,6 +64,7 @@ pub fn read_request(stream: &std::net::TcpStream) -> Option<Request> {
         target,
         auth,
         headers,
+        text: String::from_utf8_lossy(&body).into_owned(),
         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
     })
 }

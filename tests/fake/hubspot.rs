@@ -67,6 +67,17 @@ pub struct Rec {
     pub archived: bool,
 }
 
+/// An OAuth app: its client, the refresh token it was given, how long its
+/// access tokens live, and how long the token endpoint says they live.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+    pub lives: Duration,
+    pub says: Duration,
+}
+
 /// A request as served.
 #[derive(Debug, Clone)]
 pub struct Served {
@@ -99,6 +110,11 @@ pub struct Hub {
     /// Every request that reached the API (refused ones too).
     pub served: Vec<Served>,
     previous: Option<Value>,
+    /// An OAuth app installed in the account: its access tokens come from
+    /// `POST /oauth/v1/token`.
+    pub app: Option<App>,
+    /// Access tokens issued: the token, when it really expires.
+    pub issued: Vec<(String, Instant)>,
     /// How far the account's clock is from this machine's (milliseconds):
     /// its `Date` header and the modification times it writes.
     pub skew_ms: i64,
@@ -127,6 +143,8 @@ impl Hub {
             previous: None,
             order: [Vec::new(), Vec::new()],
             skew_ms: 0,
+            app: None,
+            issued: Vec::new(),
         }
     }
 
@@ -259,6 +277,7 @@ fn rate_limited() -> Value {
 }
 
 fn handle(request: http::Request, hub: &Mutex<Hub>) -> http::Reply {
+    let request_form = request.form();
     let http::Request {
         method,
         target,
@@ -269,6 +288,9 @@ fn handle(request: http::Request, hub: &Mutex<Hub>) -> http::Reply {
     let (path, query) = http::split_target(&target);
     if path.starts_with("/_fake/") {
         return http::Reply::json(200, control(hub, &method, &path, &query));
+    }
+    if path == "/oauth/v1/token" {
+        return token(hub, &request_form, &method);
     }
     let mut extra = String::new();
     let (status, reply, fault) = {
@@ -300,7 +322,19 @@ fn handle(request: http::Request, hub: &Mutex<Hub>) -> http::Reply {
             budget.saturating_sub(used + 1)
         ));
         let second = Duration::from_secs(1);
-        let served = if auth != format!("Bearer {TOKEN}") {
+        let bearer = auth.strip_prefix("Bearer ").unwrap_or("");
+        let issued = h
+            .issued
+            .iter()
+            .find(|(t, _)| t == bearer)
+            .map(|(_, until)| *until);
+        let served = if issued.is_some_and(|until| now >= until) {
+            (
+                401,
+                json!({"status": "error", "message": "The OAuth token used to make this call expired.", "category": "EXPIRED_AUTHENTICATION"}),
+                None,
+            )
+        } else if bearer != TOKEN && issued.is_none() {
             (
                 401,
                 json!({"status": "error", "message": "Authentication credentials not found.", "category": "INVALID_AUTHENTICATION", "correlationId": "c0ffee"}),
@@ -381,6 +415,32 @@ fn handle(request: http::Request, hub: &Mutex<Hub>) -> http::Reply {
             _ => http::Spoil::None,
         },
     }
+}
+
+/// POST /oauth/v1/token: a refresh token for an access token.
+fn token(hub: &Mutex<Hub>, form: &[(String, String)], method: &str) -> http::Reply {
+    let mut h = hub.lock().expect("hub");
+    let f = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let Some(app) = h.app.clone() else {
+        return http::Reply::json(404, json!({"status": "error", "message": "no app"}));
+    };
+    let ok = method == "POST"
+        && f("grant_type") == Some("refresh_token")
+        && f("client_id") == Some(app.client_id.as_str())
+        && f("client_secret") == Some(app.client_secret.as_str())
+        && f("refresh_token") == Some(app.refresh_token.as_str());
+    if !ok {
+        return http::Reply::json(
+            400,
+            json!({"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"}),
+        );
+    }
+    let access = format!("oauth-access-{:04}", h.issued.len() + 1);
+    h.issued.push((access.clone(), Instant::now() + app.lives));
+    http::Reply::json(
+        200,
+        json!({"access_token": access, "refresh_token": app.refresh_token, "expires_in": app.says.as_secs(), "token_type": "bearer"}),
+    )
 }
 
 fn not_found() -> (u16, Value) {
