@@ -269,6 +269,7 @@ impl<'a> Ctx<'a> {
                 ("client_secret_env", v.client_secret_env.is_some()),
                 ("refresh_token_env", v.refresh_token_env.is_some()),
                 ("token_url", v.token_url.is_some()),
+                ("owner_teams", !v.owner_teams.is_empty()),
                 ("base_url", v.base_url.is_some()),
                 ("timeout", v.timeout.is_some()),
             ];
@@ -309,6 +310,9 @@ impl<'a> Ctx<'a> {
             }
             if let Some(tz) = &v.time_zone {
                 time_zone(tz, s.place.field("time_zone"), out);
+            }
+            for (owner, team) in &v.owner_teams {
+                self.team_ref(team, s.place.field("owner_teams").field(owner), out);
             }
             if !has {
                 let example = match needs {

@@ -545,3 +545,106 @@ fn oauth_access_is_renewed_before_it_expires_and_after_a_401() {
         );
     }
 }
+
+#[test]
+fn owner_teams_give_each_record_its_owners_team() {
+    // The contacts carry HubSpot owner ids, not teams: owner_teams maps each
+    // id to a team, except hugo.martin's, left out on purpose.
+    let mut hub = acme_hub();
+    let mut ids: Vec<String> = Vec::new();
+    for c in &mut hub.contacts {
+        c.props.remove("owner_team");
+        let owner = c.props["owner"].as_str().unwrap_or("").to_string();
+        let id = if owner.is_empty() {
+            Value::Null
+        } else {
+            let n = ids.iter().position(|o| *o == owner).unwrap_or_else(|| {
+                ids.push(owner.clone());
+                ids.len() - 1
+            });
+            json!(format!("{}", 70_000_001 + n))
+        };
+        c.props.insert("hubspot_owner_id".into(), id);
+    }
+    // Two AEs in sales; the rest (AEs included) in sdr, so the teams differ
+    // from the export's own owner_team column.
+    let sales = ["ines.costa", "jack.turner"];
+    let team = |owner: &str| -> Option<&str> {
+        match owner {
+            "" | "hugo.martin" => None,
+            o if sales.contains(&o) => Some("sales"),
+            _ => Some("sdr"),
+        }
+    };
+    let table: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(n, o)| team(o).map(|t| format!("\"{}\" = \"{t}\"", 70_000_001 + n)))
+        .collect();
+    let hub = Arc::new(Mutex::new(hub));
+    let base = serve(Arc::clone(&hub));
+    let dir = alignment(&base, "5s");
+    let manifest = dir.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        format!("{text}owner_teams = {{ {} }}\n", table.join(", ")),
+    )
+    .expect("write");
+    // The export, with owner_team written from the same table.
+    let csv_path = dir.path().join("data/leads.csv");
+    let csv_text = std::fs::read_to_string(&csv_path).expect("csv");
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = rdr.headers().expect("headers").clone();
+    let (owner_at, team_at) = (
+        headers.iter().position(|h| h == "owner").expect("owner"),
+        headers
+            .iter()
+            .position(|h| h == "owner_team")
+            .expect("owner_team"),
+    );
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&headers).expect("header");
+    for r in rdr.records() {
+        let r = r.expect("row");
+        let mut row: Vec<String> = r.iter().map(String::from).collect();
+        row[team_at] = team(&row[owner_at]).unwrap_or("").to_string();
+        w.write_record(&row).expect("row");
+    }
+    std::fs::write(&csv_path, w.into_inner().expect("csv")).expect("write");
+
+    let (code, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert_eq!(code, 1, "{stderr}");
+    let (_, csv, _) = check(dir.path(), "crm_export", None);
+    assert_eq!(numbers(&api), numbers(&csv));
+    let hugo = 70_000_001 + ids.iter().position(|o| o == "hugo.martin").expect("hugo");
+    assert!(
+        stderr.contains(&format!(
+            "hubspot: 1 owner is in no team of owner_teams ({hugo}): their records have no owner_team"
+        )),
+        "{stderr}"
+    );
+    // The commitment filtered on owner_team saw these teams: its counts
+    // differ from those over the export's own owner_team column.
+    let recycled = |doc: &Value| -> Vec<String> {
+        numbers(doc)
+            .into_iter()
+            .filter(|n| n.contains("\"sales-recycle-reasons\""))
+            .collect()
+    };
+    assert_eq!(recycled(&api).len(), 2, "{:?}", numbers(&api));
+    assert_eq!(recycled(&api), recycled(&csv));
+    std::fs::write(&csv_path, &csv_text).expect("restore");
+    let (_, original, _) = check(dir.path(), "crm_export", None);
+    assert_ne!(recycled(&api), recycled(&original));
+
+    // A team that is not declared does not validate.
+    std::fs::write(
+        &manifest,
+        format!("{text}owner_teams = {{ \"1\" = \"salez\" }}\n"),
+    )
+    .expect("write");
+    let (code, out, _) = common::run_in(dir.path(), &["validate", ".", "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("unknown team `salez`"), "{out}");
+}

@@ -243,6 +243,13 @@ pub struct Source {
     /// unreadable; default 0: any bad value is an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bad_rows: Option<u64>,
+    /// API sources: the team of each record owner, by the CRM's owner id
+    /// (`"12345678" = "sdr"`): records get the field `owner_team`, read from
+    /// the owner field (HubSpot `hubspot_owner_id`, Salesforce `OwnerId`,
+    /// Pipedrive `owner_id`; `columns.owner_team` names another). A record
+    /// whose owner is not listed has no `owner_team`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub owner_teams: BTreeMap<String, String>,
     /// API sources: how long to wait for each answer (`30s`, the default;
     /// `2m`); a request that takes longer is retried a few times, then the
     /// source is an error.
@@ -271,6 +278,7 @@ impl Source {
             deal_columns: BTreeMap::new(),
             time_zone: None,
             max_bad_rows: None,
+            owner_teams: BTreeMap::new(),
             timeout: None,
         }
     }

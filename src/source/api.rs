@@ -29,6 +29,9 @@ pub const FULL_EVERY_DAYS: i64 = 7;
 /// API's (its `Date` header), so a clock running ahead loses nothing.
 pub const OVERLAP_MINUTES: i64 = 5;
 
+/// The field `owner_teams` gives records.
+pub const OWNER_TEAM: &str = "owner_team";
+
 /// What is fixed about a vendor.
 #[derive(Debug, Clone, Copy)]
 pub struct Vendor {
@@ -48,6 +51,8 @@ pub struct Vendor {
     pub oauth_basic: bool,
     /// OAuth without a refresh token: the client credentials grant.
     pub client_credentials: bool,
+    /// The field holding a record's owner id.
+    pub owner: &'static str,
 }
 
 /// Where an API source's access comes from.
@@ -83,6 +88,8 @@ pub struct Account {
     pub base: String,
     columns: BTreeMap<String, String>,
     deal_columns: BTreeMap<String, String>,
+    /// Owner id -> team id.
+    owner_teams: BTreeMap<String, String>,
     time_zone: Option<String>,
     org_tz: String,
     /// How long each answer may take.
@@ -181,6 +188,7 @@ impl Account {
             base,
             columns: s.columns.clone(),
             deal_columns: s.deal_columns.clone(),
+            owner_teams: s.owner_teams.clone(),
             time_zone: s.time_zone.clone(),
             org_tz: org_tz.to_string(),
             timeout,
@@ -195,6 +203,12 @@ impl Account {
             Kind::Leads => &self.columns,
             Kind::Deals => &self.deal_columns,
         };
+        if let Some(c) = map.get(field) {
+            return c.clone();
+        }
+        if field == OWNER_TEAM && !self.owner_teams.is_empty() {
+            return self.vendor.owner.to_string();
+        }
         map.get(field).cloned().unwrap_or_else(|| {
             preset_columns(self.vendor.preset, kind, field, stage)
                 .pop()
@@ -466,6 +480,15 @@ impl<A: Api> Cached<A> {
         source.preset = Some(a.vendor.preset);
         source.columns = a.columns.clone();
         source.deal_columns = a.deal_columns.clone();
+        if !a.owner_teams.is_empty() {
+            // The owner id is read into `owner_team`, then given its team.
+            for (kind, map) in [
+                (Kind::Leads, &mut source.columns),
+                (Kind::Deals, &mut source.deal_columns),
+            ] {
+                map.insert(OWNER_TEAM.into(), a.property(kind, OWNER_TEAM, false));
+            }
+        }
         source.time_zone = a.time_zone.clone();
         if need.leads {
             let leads = self.sync(&mut http, Kind::Leads, need)?;
@@ -496,13 +519,113 @@ impl<A: Api> Cached<A> {
     }
 }
 
+impl<A: Api> Cached<A> {
+    /// Gives `owner_team` (read as the owner id) its team, when
+    /// `owner_teams` is set and the metrics use it; the owners in no team
+    /// are said on standard error.
+    fn teams(&self, fields: &crate::model::record::Fields) -> Option<(usize, Teams<'_>)> {
+        let a = self.api.account();
+        if a.owner_teams.is_empty() {
+            return None;
+        }
+        let at = fields.list.iter().position(|(n, _)| n == OWNER_TEAM)?;
+        Some((
+            at,
+            Teams {
+                map: &a.owner_teams,
+                unknown: Mutex::new(BTreeSet::new()),
+            },
+        ))
+    }
+
+    fn report(&self, teams: &Teams<'_>) {
+        let unknown = teams.unknown.lock().map(|u| u.clone()).unwrap_or_default();
+        if !unknown.is_empty() {
+            let shown: Vec<&str> = unknown.iter().take(10).map(String::as_str).collect();
+            self.api.account().progress_line(&format!(
+                "{}: {} owner{} in no team of owner_teams ({}{}): their records have no owner_team",
+                self.api.account().id,
+                unknown.len(),
+                if unknown.len() == 1 { " is" } else { "s are" },
+                shown.join(", "),
+                if unknown.len() > 10 { ", ..." } else { "" }
+            ));
+        }
+    }
+}
+
+/// `owner_teams`, and the owners met that it does not list.
+struct Teams<'a> {
+    map: &'a BTreeMap<String, String>,
+    unknown: Mutex<BTreeSet<String>>,
+}
+
+impl Teams<'_> {
+    /// The owner id in `v` replaced by its team (missing when none).
+    fn give(&self, v: &mut crate::model::record::Value) {
+        use crate::model::record::Value;
+        let id = match v {
+            Value::Text(t) => t.clone(),
+            Value::Number(n) if n.fract() == 0.0 => format!("{}", *n as i64),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Missing => return,
+        };
+        *v = match self.map.get(&id) {
+            Some(team) => Value::Text(team.clone()),
+            None => {
+                if let Ok(mut u) = self.unknown.lock() {
+                    u.insert(id);
+                }
+                Value::Missing
+            }
+        };
+    }
+}
+
 impl<A: Api> DataSource for Cached<A> {
     fn leads(&self, need: &Need, sinks: &mut [&mut LeadSink<'_>]) -> Result<Streamed, SourceError> {
-        self.with(need, |f| f.leads(need, sinks))?
+        let Some((at, teams)) = self.teams(&need.lead_fields) else {
+            return self.with(need, |f| f.leads(need, sinks))?;
+        };
+        let teams = &teams;
+        let mut wrapped: Vec<Box<LeadSink<'_>>> = sinks
+            .iter_mut()
+            .map(|sink| {
+                Box::new(move |l: &mut crate::model::record::Lead| {
+                    if let Some(v) = l.fields.get_mut(at) {
+                        teams.give(v);
+                    }
+                    sink(l);
+                }) as Box<LeadSink<'_>>
+            })
+            .collect();
+        let mut refs: Vec<&mut LeadSink<'_>> = wrapped.iter_mut().map(|b| &mut **b).collect();
+        let out = self.with(need, |f| f.leads(need, &mut refs))?;
+        self.report(teams);
+        out
     }
 
     fn deals(&self, need: &Need, sinks: &mut [&mut DealSink<'_>]) -> Result<Streamed, SourceError> {
-        self.with(need, |f| f.deals(need, sinks))?
+        let Some((at, teams)) = self.teams(&need.deal_fields) else {
+            return self.with(need, |f| f.deals(need, sinks))?;
+        };
+        let teams = &teams;
+        let mut wrapped: Vec<Box<DealSink<'_>>> = sinks
+            .iter_mut()
+            .map(|sink| {
+                Box::new(move |d: &mut crate::model::record::Deal| {
+                    if let Some(v) = d.fields.get_mut(at) {
+                        teams.give(v);
+                    }
+                    sink(d);
+                }) as Box<DealSink<'_>>
+            })
+            .collect();
+        let mut refs: Vec<&mut DealSink<'_>> = wrapped.iter_mut().map(|b| &mut **b).collect();
+        let out = self.with(need, |f| f.deals(need, &mut refs))?;
+        self.report(teams);
+        out
     }
 }
 

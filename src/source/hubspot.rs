@@ -49,6 +49,7 @@ pub const HUBSPOT: Vendor = Vendor {
     token_url: "/oauth/v1/token",
     oauth_basic: false,
     client_credentials: false,
+    owner: "hubspot_owner_id",
 };
 /// Results per search page (the API's maximum).
 const SEARCH_PAGE: usize = 200;

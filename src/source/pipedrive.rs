@@ -45,6 +45,7 @@ pub const PIPEDRIVE: Vendor = Vendor {
     token_url: "https://oauth.pipedrive.com/oauth/token",
     oauth_basic: true,
     client_credentials: false,
+    owner: "owner_id",
 };
 /// Records per page (the API's maximum).
 const PAGE: usize = 500;

@@ -49,6 +49,7 @@ pub const SALESFORCE: Vendor = Vendor {
     token_url: "/services/oauth2/token",
     oauth_basic: false,
     client_credentials: true,
+    owner: "OwnerId",
 };
 /// The REST API version.
 pub const VERSION: &str = "v62.0";
