@@ -30,21 +30,9 @@ fn acme_hub() -> Hub {
 
 /// Acme with its export replaced by a `hubspot` source at `base`.
 fn alignment(base: &str, timeout: &str) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    common::copy_alignment(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme"),
-        tmp.path(),
-    );
-    let manifest = tmp.path().join("revalign.toml");
-    let text = std::fs::read_to_string(&manifest).expect("manifest");
-    std::fs::write(
-        &manifest,
-        format!(
-            "{text}\n[source.hubspot]\nkind = \"hubspot\"\ntoken_env = \"HUBSPOT_TOKEN\"\nbase_url = \"{base}\"\ntimeout = \"{timeout}\"\ncolumns = {{ sal = \"sal_date\" }}\n"
-        ),
-    )
-    .expect("write");
-    tmp
+    common::acme_with_source(&format!(
+        "[source.hubspot]\nkind = \"hubspot\"\ntoken_env = \"HUBSPOT_TOKEN\"\nbase_url = \"{base}\"\ntimeout = \"{timeout}\"\ncolumns = {{ sal = \"sal_date\" }}\n"
+    ))
 }
 
 fn check(dir: &Path, source: &str, token: Option<&str>) -> (i32, Value, String) {
@@ -426,12 +414,7 @@ fn what_cannot_be_fetched_is_an_error_never_a_number() {
         let dir = alignment(&base, "5s");
         let (code, doc, stderr) = check(dir.path(), "hubspot", token);
         assert_eq!(code, 3, "{want}: {stderr}");
-        let all = statuses(&doc);
-        assert!(!all.is_empty(), "{want}: targets judged");
-        for (status, note) in all {
-            assert_eq!(status, "error", "{want}: {note}");
-            assert!(note.contains(want) && note.contains(help), "{want}: {note}");
-        }
+        common::assert_all_errors(&doc, want, help);
         assert_eq!(
             hub.lock().expect("hub").served.len(),
             requests,

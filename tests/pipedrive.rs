@@ -27,41 +27,15 @@ const UPDATED: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 /// Acme with a `pipedrive` source at `base`, every field of the export
 /// mapped to its custom field (`mql = "cf_mql_at"`).
 fn alignment(base: &str) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let acme = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
-    common::copy_alignment(&acme, tmp.path());
-    let header = |f: &str| -> Vec<String> {
-        std::fs::read_to_string(acme.join("data").join(f))
-            .expect("csv")
-            .lines()
-            .next()
-            .expect("header")
-            .split(',')
-            .map(String::from)
-            .collect()
-    };
-    let map = |cols: Vec<String>, skip: &[&str]| -> String {
-        cols.iter()
-            .filter(|c| !skip.contains(&c.as_str()))
-            .map(|c| format!("{} = \"cf_{c}\"", c.trim_end_matches("_at")))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let columns = map(header("leads.csv"), &["id", "created_at"]);
-    let deal_columns = map(
-        header("deals.csv"),
+    let columns = common::acme_columns("leads.csv", &["id", "created_at"], |c| format!("cf_{c}"));
+    let deal_columns = common::acme_columns(
+        "deals.csv",
         &["id", "created_at", "closed_at", "won", "amount", "currency"],
+        |c| format!("cf_{c}"),
     );
-    let manifest = tmp.path().join("revalign.toml");
-    let text = std::fs::read_to_string(&manifest).expect("manifest");
-    std::fs::write(
-        &manifest,
-        format!(
-            "{text}\n[source.pipedrive]\nkind = \"pipedrive\"\ntoken_env = \"PIPEDRIVE_TOKEN\"\nbase_url = \"{base}\"\ntimeout = \"5s\"\ncolumns = {{ {columns} }}\ndeal_columns = {{ {deal_columns} }}\n"
-        ),
-    )
-    .expect("write");
-    tmp
+    common::acme_with_source(&format!(
+        "[source.pipedrive]\nkind = \"pipedrive\"\ntoken_env = \"PIPEDRIVE_TOKEN\"\nbase_url = \"{base}\"\ntimeout = \"5s\"\ncolumns = {{ {columns} }}\ndeal_columns = {{ {deal_columns} }}\n"
+    ))
 }
 
 fn check(dir: &Path, token: Option<&str>, extra: &[&str]) -> (i32, serde_json::Value, String) {
@@ -223,10 +197,7 @@ fn what_cannot_be_fetched_from_pipedrive_is_an_error_never_a_number() {
         let dir = alignment(&base);
         let (code, doc, stderr) = check(dir.path(), token, &[]);
         assert_eq!(code, 3, "{want}: {stderr}");
-        for (status, note) in statuses(&doc) {
-            assert_eq!(status, "error", "{want}: {note}");
-            assert!(note.contains(want) && note.contains(help), "{want}: {note}");
-        }
+        common::assert_all_errors(&doc, want, help);
         assert_eq!(
             company.lock().expect("company").served.len(),
             requests,

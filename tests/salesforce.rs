@@ -27,56 +27,18 @@ const MODSTAMP: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 /// Acme with a `salesforce` source at `base`: every field of the export
 /// mapped to its custom field (`mql = "mql_at__c"`).
 fn alignment(base: Option<&str>) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let acme = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
-    common::copy_alignment(&acme, tmp.path());
-    let header = |f: &str| -> Vec<String> {
-        std::fs::read_to_string(acme.join("data").join(f))
-            .expect("csv")
-            .lines()
-            .next()
-            .expect("header")
-            .split(',')
-            .map(String::from)
-            .collect()
-    };
-    let map = |cols: Vec<String>, skip: &[&str]| -> String {
-        cols.iter()
-            .filter(|c| !skip.contains(&c.as_str()))
-            .map(|c| {
-                let field = if c == "closed_at" {
-                    c.as_str()
-                } else {
-                    c.trim_end_matches("_at")
-                };
-                let field = if field == "closed_at" {
-                    "closed"
-                } else {
-                    field
-                };
-                format!("{field} = \"{c}__c\"")
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let columns = map(header("leads.csv"), &["id", "created_at"]);
-    let deal_columns = map(
-        header("deals.csv"),
+    let columns = common::acme_columns("leads.csv", &["id", "created_at"], |c| format!("{c}__c"));
+    let deal_columns = common::acme_columns(
+        "deals.csv",
         &["id", "created_at", "won", "amount", "currency"],
+        |c| format!("{c}__c"),
     );
-    let manifest = tmp.path().join("revalign.toml");
-    let text = std::fs::read_to_string(&manifest).expect("manifest");
     let base = base
         .map(|b| format!("base_url = \"{b}\"\n"))
         .unwrap_or_default();
-    std::fs::write(
-        &manifest,
-        format!(
-            "{text}\n[source.salesforce]\nkind = \"salesforce\"\ntoken_env = \"SF_TOKEN\"\n{base}timeout = \"2s\"\ncolumns = {{ {columns} }}\ndeal_columns = {{ {deal_columns} }}\n"
-        ),
-    )
-    .expect("write");
-    tmp
+    common::acme_with_source(&format!(
+        "[source.salesforce]\nkind = \"salesforce\"\ntoken_env = \"SF_TOKEN\"\n{base}timeout = \"2s\"\ncolumns = {{ {columns} }}\ndeal_columns = {{ {deal_columns} }}\n"
+    ))
 }
 
 fn check(dir: &Path, token: Option<&str>, extra: &[&str]) -> (i32, serde_json::Value, String) {
@@ -269,10 +231,7 @@ fn what_cannot_be_fetched_from_salesforce_is_an_error_never_a_number() {
         let dir = alignment(Some(&base));
         let (code, doc, stderr) = check(dir.path(), token, &[]);
         assert_eq!(code, 3, "{want}: {stderr}");
-        for (status, note) in statuses(&doc) {
-            assert_eq!(status, "error", "{want}: {note}");
-            assert!(note.contains(want) && note.contains(help), "{want}: {note}");
-        }
+        common::assert_all_errors(&doc, want, help);
         assert_eq!(
             org.lock().expect("org").served.len(),
             requests,

@@ -204,3 +204,55 @@ pub fn statuses(doc: &serde_json::Value) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Acme with its export also served by an API source: `section` is the
+/// `[source.<id>]` table appended to the manifest.
+#[allow(dead_code)] // each test crate uses a subset of these helpers
+pub fn acme_with_source(section: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let acme = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
+    copy_alignment(&acme, tmp.path());
+    let manifest = tmp.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, format!("{text}\n{section}")).expect("write");
+    tmp
+}
+
+/// Every column of an Acme export (`leads.csv`, `deals.csv`) but `skip`,
+/// mapped to the API field `field(column)`, as the inside of a TOML inline
+/// table: `mql = "mql_at__c", segment = "segment__c"` (a `<stage>_at`
+/// column is the stage's field; `closed_at` is `closed`).
+#[allow(dead_code)] // each test crate uses a subset of these helpers
+pub fn acme_columns(file: &str, skip: &[&str], field: impl Fn(&str) -> String) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/acme/data")
+        .join(file);
+    let text = std::fs::read_to_string(path).expect("csv");
+    text.lines()
+        .next()
+        .expect("header")
+        .split(',')
+        .filter(|c| !skip.contains(c))
+        .map(|c| {
+            let name = if c == "closed_at" {
+                "closed"
+            } else {
+                c.trim_end_matches("_at")
+            };
+            format!("{name} = \"{}\"", field(c))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every target of `doc` is an error whose note says `want` and whose help
+/// says `help`.
+#[allow(dead_code)] // each test crate uses a subset of these helpers
+pub fn assert_all_errors(doc: &serde_json::Value, want: &str, help: &str) {
+    let all = statuses(doc);
+    assert!(!all.is_empty(), "{want}: targets judged");
+    for (status, note) in all {
+        assert_eq!(status, "error", "{want}: {note}");
+        assert!(note.contains(want) && note.contains(help), "{want}: {note}");
+    }
+}
