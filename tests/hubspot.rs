@@ -484,7 +484,22 @@ fn oauth_access_is_renewed_before_it_expires_and_after_a_401() {
             .collect();
         let mut secrets: Vec<&str> = issued.iter().map(String::as_str).collect();
         secrets.extend([secret, refresh, TOKEN]);
-        common::check_api(dir.path(), "hubspot", &env, extra, &secrets)
+        let out = common::check_api(dir.path(), "hubspot", &env, extra, &secrets);
+        // The access tokens issued during the run, too: not in the output,
+        // not in the cache.
+        let mut written = format!("{}{}", out.1, out.2);
+        for f in ["contacts", "deals"] {
+            for ext in ["ndjson", "meta.json"] {
+                let path = dir
+                    .path()
+                    .join(format!(".revalign/cache/hubspot/{f}.{ext}"));
+                written.push_str(&std::fs::read_to_string(path).unwrap_or_default());
+            }
+        }
+        for (token, _) in &hub.lock().expect("hub").issued {
+            assert!(!written.contains(token.as_str()), "{token} written");
+        }
+        out
     };
     let (_, csv, _) = common::check_api(dir.path(), "crm_export", &[], &[], &[]);
 

@@ -332,6 +332,10 @@ pub trait Api: Send + Sync {
     fn account(&self) -> &Account;
     /// The API's name for a kind of record (`contacts`, `Lead`).
     fn object(&self, kind: Kind) -> &'static str;
+    /// The field holding the vendor's own id of each cached row
+    /// (`hs_object_id`, `Id`, `id`): the cache's key, whatever `columns`
+    /// maps `id` to.
+    fn id_field(&self) -> &'static str;
     /// A client with the vendor's limits, authorized by `auth`.
     fn client(&self, auth: Auth) -> Result<Http, SourceError>;
     /// Every record of a kind, with `fields`, into `out`.
@@ -389,7 +393,7 @@ impl<A: Api> Cached<A> {
         let a = self.api.account();
         let object = self.api.object(kind);
         let fields = a.properties(kind, need);
-        let cache = cache::Object::new(&a.cache, object, &a.property(kind, "id", false));
+        let cache = cache::Object::new(&a.cache, object, self.api.id_field());
         let started = jiff::Timestamp::now();
         http.server_time = None;
         let state = if a.fetch.refresh {
@@ -435,13 +439,10 @@ impl<A: Api> Cached<A> {
                     full_at: old.full_at.clone(),
                     ..meta
                 };
-                let meta = cache.merge(changed, &removed, meta, &old)?;
+                let (meta, dropped) = cache.merge(changed, &removed, meta, &old)?;
                 a.progress_line(&format!(
-                    "{}: {object}: {n} changed since {}, {} removed; {} cached",
-                    a.id,
-                    old.synced_at,
-                    removed.len(),
-                    meta.records
+                    "{}: {object}: {n} changed since {}, {dropped} removed; {} cached",
+                    a.id, old.synced_at, meta.records
                 ));
             }
             state => {

@@ -30,7 +30,8 @@ use super::SourceError;
 pub const FORMAT: u32 = 1;
 
 /// A record id, ordered as numbers when both are digits (HubSpot's and
-/// Pipedrive's ids), else as text.
+/// Pipedrive's ids), else as text (Salesforce's). The cache is keyed on the
+/// vendor's own ids, all of one kind in an object, so the order is total.
 #[derive(Debug, Clone)]
 pub struct Key(pub String);
 
@@ -185,15 +186,18 @@ impl Object {
     }
 
     /// Rewrites the cache with `changed` rows replacing (or adding to) the
-    /// cached ones of the same id and the `removed` ids dropped; one pass
-    /// over the file, which stays sorted by id.
+    /// cached ones of the same id and the `removed` ids dropped (a record
+    /// both changed and removed is removed: deleted between the two
+    /// requests); one pass over the file, which stays sorted by id. Returns
+    /// the description and how many cached rows were dropped.
     pub fn merge(
         &self,
-        changed: BTreeMap<Key, Value>,
+        mut changed: BTreeMap<Key, Value>,
         removed: &BTreeSet<Key>,
         meta: Meta,
         old: &Meta,
-    ) -> Result<Meta, SourceError> {
+    ) -> Result<(Meta, u64), SourceError> {
+        changed.retain(|k, _| !removed.contains(k));
         if changed.is_empty() && removed.is_empty() {
             // Nothing to rewrite: the records stay, the sync time moves.
             let meta = Meta {
@@ -203,11 +207,12 @@ impl Object {
                 ..meta
             };
             self.write_meta(&meta)?;
-            return Ok(meta);
+            return Ok((meta, 0));
         }
         let file = std::fs::File::open(&self.data).map_err(|e| write_error(&self.data, &e))?;
         let mut out = self.writer()?;
         let mut changed = changed.into_iter().peekable();
+        let mut dropped = 0u64;
         for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
             let line = line.map_err(|e| write_error(&self.data, &e))?;
             // Only the id is read; the row is copied as it is.
@@ -232,14 +237,16 @@ impl Object {
             if changed.peek().is_some_and(|(k, _)| *k == key) {
                 continue;
             }
-            if !removed.contains(&key) {
+            if removed.contains(&key) {
+                dropped += 1;
+            } else {
                 out.push_line(&key, &line)?;
             }
         }
         for (k, v) in changed {
             out.push(&k, &v)?;
         }
-        out.finish(meta)
+        Ok((out.finish(meta)?, dropped))
     }
 
     /// Writes the description beside its place and renames it in.
@@ -568,29 +575,34 @@ mod tests {
         for (id, v) in [("40", "new"), ("4", "changed"), ("5", "new")] {
             changed.insert(Key(id.into()), json!({"hs_object_id": id, "createdate": v}));
         }
-        let removed = BTreeSet::from([Key("10".into())]);
-        let m2 = o.merge(changed, &removed, m.clone(), &m).expect("merge");
+        // 33 is changed and removed both: removed.
+        changed.insert(
+            Key("33".into()),
+            json!({"hs_object_id": "33", "createdate": "x"}),
+        );
+        let removed = BTreeSet::from([Key("10".into()), Key("33".into()), Key("99".into())]);
+        let (m2, dropped) = o.merge(changed, &removed, m.clone(), &m).expect("merge");
+        assert_eq!(dropped, 2);
         assert_eq!(
             rows(&o),
             [
                 r#"{"createdate":"t","hs_object_id":"2"}"#,
                 r#"{"createdate":"changed","hs_object_id":"4"}"#,
                 r#"{"createdate":"new","hs_object_id":"5"}"#,
-                r#"{"createdate":"t","hs_object_id":"33"}"#,
                 r#"{"createdate":"new","hs_object_id":"40"}"#,
             ]
         );
-        assert_eq!(m2.records, 5);
+        assert_eq!(m2.records, 4);
         assert_eq!(o.state(&expect(&fields)), State::Usable(m2.clone()));
         // Nothing changed: the records stay as they are, the sync time moves.
         let later = Meta {
             synced_at: "2026-11-02T00:00:00Z".into(),
             ..m2.clone()
         };
-        let m3 = o
+        let (m3, _) = o
             .merge(BTreeMap::new(), &BTreeSet::new(), later, &m2)
             .expect("merge nothing");
-        assert_eq!((m3.sha256.as_str(), m3.records), (m2.sha256.as_str(), 5));
+        assert_eq!((m3.sha256.as_str(), m3.records), (m2.sha256.as_str(), 4));
         assert_eq!(o.state(&expect(&fields)), State::Usable(m3));
         assert_eq!(
             row_id(

@@ -187,8 +187,8 @@ impl HubSpot {
         Ok(page)
     }
 
-    /// A record as a cache row: its properties, the id under the id field.
-    fn row(&self, kind: Kind, what: &str, r: &Value) -> Result<(Key, Value), SourceError> {
+    /// A record as a cache row: its properties, its id in `hs_object_id`.
+    fn row(&self, what: &str, r: &Value) -> Result<(Key, Value), SourceError> {
         let id = r["id"]
             .as_str()
             .filter(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
@@ -199,14 +199,13 @@ impl HubSpot {
                 )
             })?;
         let mut row = Map::new();
-        row.insert(self.account.property(kind, "id", false), json!(id));
         if let Some(props) = r["properties"].as_object() {
             for (k, v) in props {
-                if k != "hs_object_id" {
-                    row.insert(k.clone(), v.clone());
-                }
+                row.insert(k.clone(), v.clone());
             }
         }
+        // The record's own id, which no property overwrites: the cache's key.
+        row.insert("hs_object_id".into(), json!(id));
         Ok((Key(id.to_string()), Value::Object(row)))
     }
 
@@ -323,7 +322,7 @@ impl HubSpot {
                 bar.total(page["total"].as_u64());
             }
             for r in results {
-                let (key, row) = self.row(kind, &what, r)?;
+                let (key, row) = self.row(&what, r)?;
                 let id: u64 = key.0.parse().unwrap_or(0);
                 if last.is_some_and(|l| id <= l) {
                     return Err(SourceError::new(
@@ -376,6 +375,10 @@ impl Api for HubSpot {
         object(kind)
     }
 
+    fn id_field(&self) -> &'static str {
+        "hs_object_id"
+    }
+
     fn client(&self, auth: Auth) -> Result<Http, SourceError> {
         // The account's budget until the headers say: 100 per 10 seconds
         // (Free and Starter; Professional and Enterprise allow 190).
@@ -406,7 +409,7 @@ impl Api for HubSpot {
             .start(&format!("{}: {object}", self.account.id), total);
         self.list(http, kind, false, &fields.join(","), |results| {
             for r in results {
-                let (id, row) = self.row(kind, &what, r)?;
+                let (id, row) = self.row(&what, r)?;
                 out.push(&id, &row)?;
             }
             bar.advance(results.len() as u64);
@@ -451,7 +454,7 @@ impl Api for HubSpot {
         let mut ids = BTreeSet::new();
         self.list(http, kind, true, "hs_object_id", |results| {
             for r in results {
-                ids.insert(self.row(kind, &what, r)?.0);
+                ids.insert(self.row(&what, r)?.0);
             }
             Ok(())
         })?;

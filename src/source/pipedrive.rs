@@ -211,8 +211,8 @@ impl Pipedrive {
         }
     }
 
-    /// A record as a cache row: its fields and custom fields (scalars), by
-    /// id; deals get `won` and `is_closed` from `status`.
+    /// A record as a cache row: its fields and custom fields, by id; deals
+    /// get `won` and `is_closed` from `status`.
     fn row(&self, kind: Kind, what: &str, r: &Value) -> Result<(Key, Value), SourceError> {
         let Some(id) = r["id"].as_u64() else {
             return Err(SourceError::new(
@@ -220,22 +220,34 @@ impl Pipedrive {
                 "check base_url: it must be Pipedrive's API (https://api.pipedrive.com)",
             ));
         };
+        // Fields and custom fields as they came, but a monetary custom field
+        // (`{value, currency}`) is its value, with its currency beside it
+        // as `<key>_currency`; any other object or list stays as it is (the
+        // file source says it cannot read it, if a metric uses it).
         let mut row = Map::new();
-        let scalar = |v: &Value| !v.is_object() && !v.is_array();
         if let Some(fields) = r.as_object() {
             for (k, v) in fields {
-                if scalar(v) {
+                if k != "custom_fields" {
                     row.insert(k.clone(), v.clone());
                 }
             }
         }
         if let Some(custom) = r["custom_fields"].as_object() {
             for (k, v) in custom {
-                if scalar(v) {
-                    row.insert(k.clone(), v.clone());
+                match v.as_object() {
+                    Some(m) if m.contains_key("value") => {
+                        row.insert(k.clone(), m["value"].clone());
+                        if let Some(c) = m.get("currency") {
+                            row.insert(format!("{k}_currency"), c.clone());
+                        }
+                    }
+                    _ => {
+                        row.insert(k.clone(), v.clone());
+                    }
                 }
             }
         }
+        row.insert("id".into(), json!(id));
         if kind == Kind::Deals {
             let status = r["status"].as_str().unwrap_or("");
             row.insert("won".into(), json!(status == "won"));
@@ -255,6 +267,10 @@ impl Api for Pipedrive {
 
     fn object(&self, kind: Kind) -> &'static str {
         object(kind)
+    }
+
+    fn id_field(&self) -> &'static str {
+        "id"
     }
 
     fn client(&self, auth: Auth) -> Result<Http, SourceError> {

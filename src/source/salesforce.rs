@@ -206,6 +206,12 @@ impl Salesforce {
             let total = page["totalSize"].as_u64();
             each(records, total)?;
             fetched += records.len() as u64;
+            if let Some(t) = total.filter(|t| fetched > *t) {
+                return Err(SourceError::new(
+                    format!("Salesforce: {what} returned {fetched} records of the {t} it reported"),
+                    "run again; a result that repeats records cannot be trusted",
+                ));
+            }
             if done {
                 if let Some(t) = total.filter(|t| fetched < *t) {
                     return Err(SourceError::new(
@@ -243,8 +249,7 @@ impl Salesforce {
         }
     }
 
-    /// A record as a cache row: its fields (not `attributes`, not related
-    /// records), by `Id`.
+    /// A record as a cache row: its fields but `attributes`, by `Id`.
     fn row(&self, what: &str, r: &Value) -> Result<(Key, Value), SourceError> {
         let fields = r.as_object().ok_or_else(|| {
             SourceError::new(
@@ -262,9 +267,11 @@ impl Salesforce {
                 "run again",
             ));
         };
+        // Every field as it came (a related record, asked for, stays an
+        // object: the file source says it cannot read it), but `attributes`.
         let row: Map<String, Value> = fields
             .iter()
-            .filter(|(k, v)| *k != "attributes" && !v.is_object() && !v.is_array())
+            .filter(|(k, _)| *k != "attributes")
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         Ok((Key(id.to_string()), Value::Object(row)))
@@ -282,6 +289,10 @@ impl Api for Salesforce {
 
     fn object(&self, kind: Kind) -> &'static str {
         object(kind)
+    }
+
+    fn id_field(&self) -> &'static str {
+        "Id"
     }
 
     fn client(&self, auth: Auth) -> Result<Http, SourceError> {

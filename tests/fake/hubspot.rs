@@ -9,7 +9,7 @@
 //!   400 past the 10,000-result cap;
 //! - the account's budget in the `X-HubSpot-RateLimit-*` headers, enforced
 //!   per second with 429 `TEN_SECONDLY_ROLLING`, and the search's own 5 a
-//!   second (6 allowed: a margin for loopback jitter), enforced the same way;
+//!   second, enforced the same way;
 //! - error bodies (`category`, `policyName`), a refused token (401).
 //!
 //! Faults are queued and met one per served request: 429 with and without
@@ -101,7 +101,7 @@ pub struct Hub {
     /// Requests the account allows per second (the headers say ten times
     /// that per 10 seconds); 429 beyond.
     pub per_second: usize,
-    /// Search requests allowed per second; 429 beyond.
+    /// Search requests allowed per second (HubSpot's 5); 429 beyond.
     pub search_per_second: usize,
     recent: VecDeque<Instant>,
     recent_search: VecDeque<Instant>,
@@ -135,7 +135,7 @@ impl Hub {
             deals,
             faults: VecDeque::new(),
             per_second,
-            search_per_second: 6,
+            search_per_second: 5,
             recent: VecDeque::new(),
             recent_search: VecDeque::new(),
             limited: 0,
