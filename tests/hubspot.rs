@@ -106,7 +106,11 @@ fn acme_from_hubspot_equals_the_export_through_faults() {
         assert!(h.faults.is_empty(), "every fault was met");
         // Every record from the objects list, 100 a page, by its cursor: one
         // count for each kind, then the pages.
-        let lists: Vec<&fake::Served> = h.served.iter().filter(|s| s.method == "GET").collect();
+        let lists: Vec<&fake::Served> = h
+            .served
+            .iter()
+            .filter(|s| s.method == "GET" && s.path.starts_with("/crm/"))
+            .collect();
         let ok = |path: &str| {
             lists
                 .iter()
@@ -124,7 +128,10 @@ fn acme_from_hubspot_equals_the_export_through_faults() {
                 && s.query.contains(&("archived".into(), "false".into()))
         }));
         assert_eq!(
-            h.served.iter().filter(|s| s.method == "POST").count(),
+            h.served
+                .iter()
+                .filter(|s| s.method == "POST" && s.status == 200)
+                .count(),
             2,
             "one count per kind"
         );
@@ -166,6 +173,7 @@ fn acme_from_hubspot_equals_the_export_through_faults() {
     assert_eq!(
         since,
         [
+            "GET /account-info/v3/details",
             "POST /crm/v3/objects/contacts/search",
             "GET /crm/v3/objects/contacts",
             "POST /crm/v3/objects/deals/search",
@@ -255,7 +263,10 @@ fn an_incremental_fetch_leaves_the_cache_a_full_one_would() {
                     .is_some_and(|v| v < now)
         }));
         // No full listing: only the archived records, one page each kind.
-        let lists: Vec<&fake::Served> = served.iter().filter(|s| s.method == "GET").collect();
+        let lists: Vec<&fake::Served> = served
+            .iter()
+            .filter(|s| s.method == "GET" && s.path.starts_with("/crm/"))
+            .collect();
         assert_eq!(lists.len(), 2);
         assert!(
             lists
@@ -332,6 +343,15 @@ fn a_corrupt_or_foreign_cache_is_rebuilt_never_trusted() {
     );
     assert_eq!(numbers(&api), numbers(&csv));
 
+    // Another account: the token now reaches another portal.
+    hub.lock().expect("hub").portal = 99_999;
+    let (_, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert!(
+        stderr.contains("contacts: fetching every record again: it holds records of account 62515, and the credentials now reach account 99999"),
+        "{stderr}"
+    );
+    assert_eq!(numbers(&api), numbers(&csv));
+
     // Its description torn.
     std::fs::write(&meta_path, "{\"format\": 1, \"vend").expect("tear");
     let (_, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
@@ -372,7 +392,7 @@ fn what_cannot_be_fetched_is_an_error_never_a_number() {
         (
             vec![Fault::Unavailable; 6],
             Some(TOKEN),
-            "the contacts count failed 6 times (last: HTTP 503)",
+            "the account details failed 6 times (last: HTTP 503)",
             "run again later",
             6,
         ),
@@ -384,11 +404,11 @@ fn what_cannot_be_fetched_is_an_error_never_a_number() {
             2,
         ),
         (
-            vec![Fault::Pass, Fault::Pass, Fault::RepeatPage],
+            vec![Fault::Pass, Fault::Pass, Fault::Pass, Fault::RepeatPage],
             Some(TOKEN),
-            "the contacts list repeated the cursor",
+            "the contacts list returned record",
             "run again",
-            3,
+            4,
         ),
         (
             vec![Fault::Pass, Fault::Pass, Fault::EmptyWithNext],
@@ -400,11 +420,11 @@ fn what_cannot_be_fetched_is_an_error_never_a_number() {
         (
             // The listing's second page comes without its cursor: it looks
             // like the end, but a new count says otherwise.
-            vec![Fault::Pass, Fault::Pass, Fault::ShortEnd],
+            vec![Fault::Pass, Fault::Pass, Fault::Pass, Fault::ShortEnd],
             Some(TOKEN),
             "the contacts list ended with 200 of the 48000 records it holds",
             "run again",
-            4,
+            5,
         ),
     ];
     for (faults, token, want, help, requests) in cases {

@@ -354,6 +354,9 @@ pub trait Api: Send + Sync {
         fields: &[String],
         since: i64,
     ) -> Result<BTreeMap<Key, Value>, SourceError>;
+    /// The account the credentials reach (HubSpot's portal id, Salesforce's
+    /// org id, Pipedrive's company id): a cache of another is not used.
+    fn account_id(&self, http: &mut Http) -> Result<String, SourceError>;
     /// The ids of records of a kind removed (deleted, merged) since `since`.
     fn removed(
         &self,
@@ -389,7 +392,13 @@ impl<A: Api> Cached<A> {
     }
 
     /// Brings the cache of one kind of record up to date; returns its file.
-    fn sync(&self, http: &mut Http, kind: Kind, need: &Need) -> Result<PathBuf, SourceError> {
+    fn sync(
+        &self,
+        http: &mut Http,
+        account: &str,
+        kind: Kind,
+        need: &Need,
+    ) -> Result<PathBuf, SourceError> {
         let a = self.api.account();
         let object = self.api.object(kind);
         let fields = a.properties(kind, need);
@@ -403,6 +412,7 @@ impl<A: Api> Cached<A> {
                 vendor: a.vendor.kind,
                 origin: &a.base,
                 source: &a.id,
+                account,
                 fields: &fields,
             })
         };
@@ -416,6 +426,7 @@ impl<A: Api> Cached<A> {
             vendor: a.vendor.kind.into(),
             origin: a.base.clone(),
             source: a.id.clone(),
+            account: account.into(),
             object: object.into(),
             fields: fields.clone(),
             synced_at: String::new(),
@@ -477,6 +488,7 @@ impl<A: Api> Cached<A> {
     fn sync_all(&self, need: &Need) -> Result<FileSource, SourceError> {
         let a = self.api.account();
         let mut http = self.api.client(a.auth()?)?;
+        let account = self.api.account_id(&mut http)?;
         let mut source = Source::empty(SourceKind::Ndjson);
         source.preset = Some(a.vendor.preset);
         source.columns = a.columns.clone();
@@ -492,11 +504,11 @@ impl<A: Api> Cached<A> {
         }
         source.time_zone = a.time_zone.clone();
         if need.leads {
-            let leads = self.sync(&mut http, Kind::Leads, need)?;
+            let leads = self.sync(&mut http, &account, Kind::Leads, need)?;
             source.leads = Some(leads.display().to_string());
         }
         if need.deals {
-            let deals = self.sync(&mut http, Kind::Deals, need)?;
+            let deals = self.sync(&mut http, &account, Kind::Deals, need)?;
             source.deals = Some(deals.display().to_string());
         }
         FileSource::new(&a.id, &source, Path::new(""), &a.org_tz)

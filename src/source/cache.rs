@@ -75,6 +75,9 @@ pub struct Meta {
     pub origin: String,
     /// The source id in the manifest.
     pub source: String,
+    /// The account the records belong to (HubSpot portal, Salesforce org,
+    /// Pipedrive company), as the API names it.
+    pub account: String,
     /// The object (`contacts`).
     pub object: String,
     /// The fields fetched for each record.
@@ -101,6 +104,8 @@ pub struct Expect<'a> {
     pub origin: &'a str,
     /// The source id.
     pub source: &'a str,
+    /// The account the token reaches.
+    pub account: &'a str,
     /// The fields the metrics need now.
     pub fields: &'a [String],
 }
@@ -111,7 +116,7 @@ pub enum State {
     /// Nothing cached yet.
     Empty,
     /// Trusted: fetch what changed since it was synced.
-    Usable(Meta),
+    Usable(Box<Meta>),
     /// Not trusted, and why: fetch everything.
     Rebuild(String),
 }
@@ -163,6 +168,12 @@ impl Object {
                 meta.vendor, meta.origin, meta.source
             ));
         }
+        if meta.account != expect.account {
+            return State::Rebuild(format!(
+                "it holds records of account {}, and the credentials now reach account {}",
+                meta.account, expect.account
+            ));
+        }
         if let Some(f) = expect.fields.iter().find(|f| !meta.fields.contains(f)) {
             return State::Rebuild(format!("the metrics now need `{f}`, which it lacks"));
         }
@@ -172,7 +183,9 @@ impl Object {
             return State::Rebuild("its sync time is unreadable".into());
         }
         match digest(&self.data) {
-            Ok((bytes, sha)) if bytes == meta.bytes && sha == meta.sha256 => State::Usable(meta),
+            Ok((bytes, sha)) if bytes == meta.bytes && sha == meta.sha256 => {
+                State::Usable(Box::new(meta))
+            }
             Ok(_) => {
                 State::Rebuild("its records differ from what was written (size or checksum)".into())
             }
@@ -499,6 +512,7 @@ mod tests {
             vendor: "hubspot",
             origin: "https://api.hubapi.com",
             source: "crm",
+            account: "1234",
             fields,
         }
     }
@@ -509,6 +523,7 @@ mod tests {
             vendor: "hubspot".into(),
             origin: "https://api.hubapi.com".into(),
             source: "crm".into(),
+            account: "1234".into(),
             object: "contacts".into(),
             fields: fields.to_vec(),
             synced_at: "2026-11-01T00:00:00Z".into(),
@@ -561,7 +576,10 @@ mod tests {
             .map(|l| id_of(&serde_json::from_str(l).expect("json"), "hs_object_id"))
             .collect();
         assert_eq!(ids, ["2", "4", "10", "33"]);
-        assert_eq!(o.state(&expect(&fields)), State::Usable(m.clone()));
+        assert_eq!(
+            o.state(&expect(&fields)),
+            State::Usable(Box::new(m.clone()))
+        );
         assert_eq!(
             std::fs::read_to_string(dir.path().join(".revalign/.gitignore"))
                 .expect("ignore")
@@ -593,7 +611,10 @@ mod tests {
             ]
         );
         assert_eq!(m2.records, 4);
-        assert_eq!(o.state(&expect(&fields)), State::Usable(m2.clone()));
+        assert_eq!(
+            o.state(&expect(&fields)),
+            State::Usable(Box::new(m2.clone()))
+        );
         // Nothing changed: the records stay as they are, the sync time moves.
         let later = Meta {
             synced_at: "2026-11-02T00:00:00Z".into(),
@@ -603,7 +624,7 @@ mod tests {
             .merge(BTreeMap::new(), &BTreeSet::new(), later, &m2)
             .expect("merge nothing");
         assert_eq!((m3.sha256.as_str(), m3.records), (m2.sha256.as_str(), 4));
-        assert_eq!(o.state(&expect(&fields)), State::Usable(m3));
+        assert_eq!(o.state(&expect(&fields)), State::Usable(Box::new(m3)));
         assert_eq!(
             row_id(
                 r#"{"a":{"b":[1]},"hs_object_id":"7","z":null}"#,
@@ -627,6 +648,9 @@ mod tests {
         let mut other = expect(&fields);
         other.origin = "https://api-eu1.hubapi.com";
         assert!(matches!(o.state(&other), State::Rebuild(r) if r.contains("api.hubapi.com")));
+        let mut other = expect(&fields);
+        other.account = "5678";
+        assert!(matches!(o.state(&other), State::Rebuild(r) if r.contains("account 1234")));
         let text = std::fs::read_to_string(&o.data).expect("data");
         std::fs::write(&o.data, text.replace("changed", "chang3d")).expect("edit");
         assert!(matches!(o.state(&expect(&fields)), State::Rebuild(r) if r.contains("checksum")));

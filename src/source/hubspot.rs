@@ -165,19 +165,7 @@ impl HubSpot {
         what: &str,
         build: impl Fn(&reqwest::blocking::Client, &str) -> reqwest::blocking::RequestBuilder,
     ) -> Result<Value, SourceError> {
-        let answer = http.send(what, build, |a| {
-            // A daily quota does not come back in seconds.
-            !String::from_utf8_lossy(&a.body).contains("\"DAILY\"")
-        })?;
-        if answer.status != 200 {
-            return Err(self.refused(what, &answer));
-        }
-        let page: Value = serde_json::from_slice(&answer.body).map_err(|e| {
-            SourceError::new(
-                format!("HubSpot: a page of {what} is not JSON ({e})"),
-                "run again; if it persists, HubSpot's API is answering wrongly",
-            )
-        })?;
+        let page = self.json(http, what, build)?;
         if !page["results"].is_array() {
             return Err(SourceError::new(
                 format!("HubSpot: a page of {what} has no `results`"),
@@ -185,6 +173,28 @@ impl HubSpot {
             ));
         }
         Ok(page)
+    }
+
+    /// Sends a request and reads its JSON; any other answer is an error.
+    fn json(
+        &self,
+        http: &mut Http,
+        what: &str,
+        build: impl Fn(&reqwest::blocking::Client, &str) -> reqwest::blocking::RequestBuilder,
+    ) -> Result<Value, SourceError> {
+        let answer = http.send(what, build, |a| {
+            // A daily quota does not come back in seconds.
+            !String::from_utf8_lossy(&a.body).contains("\"DAILY\"")
+        })?;
+        if answer.status != 200 {
+            return Err(self.refused(what, &answer));
+        }
+        serde_json::from_slice(&answer.body).map_err(|e| {
+            SourceError::new(
+                format!("HubSpot: a page of {what} is not JSON ({e})"),
+                "run again; if it persists, HubSpot's API is answering wrongly",
+            )
+        })
     }
 
     /// A record as a cache row: its properties, its id in `hs_object_id`.
@@ -228,12 +238,28 @@ impl HubSpot {
         let url = format!("{}/crm/v3/objects/{object}", self.account.base);
         let mut after: Option<String> = None;
         let mut cursors = HashSet::new();
+        let mut last = 0u64;
         loop {
             let page_url = list_url(&url, archived, properties, after.as_deref())?;
             let page = self.page(http, &what, |c, token| {
                 c.get(page_url.clone()).bearer_auth(token)
             })?;
             let results = page["results"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+            // The list comes in id order: ids that do not rise are a listing
+            // going back (and would page forever), never data.
+            for r in results {
+                let id = r["id"]
+                    .as_str()
+                    .and_then(|i| i.parse::<u64>().ok())
+                    .unwrap_or(0);
+                if id <= last {
+                    return Err(SourceError::new(
+                        format!("HubSpot: {what} returned record {id} out of order (after {last})"),
+                        "run again; a listing that goes back cannot be trusted",
+                    ));
+                }
+                last = id;
+            }
             each(results)?;
             match page["paging"]["next"]["after"].as_str() {
                 None => return Ok(()),
@@ -377,6 +403,21 @@ impl Api for HubSpot {
 
     fn id_field(&self) -> &'static str {
         "hs_object_id"
+    }
+
+    /// The portal id, from the account details.
+    fn account_id(&self, http: &mut Http) -> Result<String, SourceError> {
+        let what = "the account details";
+        let url = format!("{}/account-info/v3/details", self.account.base);
+        let details = self.json(http, what, |c, token| c.get(&url).bearer_auth(token))?;
+        match &details["portalId"] {
+            Value::Number(n) => Ok(n.to_string()),
+            Value::String(s) if !s.is_empty() => Ok(s.clone()),
+            _ => Err(SourceError::new(
+                format!("HubSpot: {what} name no portalId"),
+                "check base_url: it must be HubSpot's API (https://api.hubapi.com)",
+            )),
+        }
     }
 
     fn client(&self, auth: Auth) -> Result<Http, SourceError> {

@@ -273,6 +273,33 @@ impl Api for Pipedrive {
         "id"
     }
 
+    /// The company id, from the token's user.
+    fn account_id(&self, http: &mut Http) -> Result<String, SourceError> {
+        let what = "the user of the token";
+        let url = format!("{}/v1/users/me", self.account.base);
+        let answer = http.send(
+            what,
+            |c, token| self.authorize(c.get(&url), token),
+            |_| true,
+        )?;
+        if answer.status != 200 {
+            return Err(self.refused(what, &answer));
+        }
+        let me: Value = serde_json::from_slice(&answer.body).map_err(|e| {
+            SourceError::new(
+                format!("Pipedrive: the answer for {what} is not JSON ({e})"),
+                "run again; if it persists, Pipedrive's API is answering wrongly",
+            )
+        })?;
+        match &me["data"]["company_id"] {
+            Value::Number(n) => Ok(n.to_string()),
+            _ => Err(SourceError::new(
+                format!("Pipedrive: {what} names no company_id"),
+                "check base_url: it must be Pipedrive's API (https://api.pipedrive.com)",
+            )),
+        }
+    }
+
     fn client(&self, auth: Auth) -> Result<Http, SourceError> {
         // Until the headers say: 20 per 2 seconds, under every plan's burst.
         Http::new(

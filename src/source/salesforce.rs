@@ -295,6 +295,33 @@ impl Api for Salesforce {
         "Id"
     }
 
+    /// The org id.
+    fn account_id(&self, http: &mut Http) -> Result<String, SourceError> {
+        let what = "the Organization query";
+        let mut id = None;
+        self.query(
+            http,
+            what,
+            "SELECT Id FROM Organization",
+            false,
+            |records, _| {
+                if id.is_none() {
+                    id = records
+                        .first()
+                        .and_then(|r| r["Id"].as_str())
+                        .map(String::from);
+                }
+                Ok(())
+            },
+        )?;
+        id.ok_or_else(|| {
+            SourceError::new(
+                format!("Salesforce: {what} returned no org"),
+                "check base_url: it must be the org's instance (https://<my-domain>.my.salesforce.com)",
+            )
+        })
+    }
+
     fn client(&self, auth: Auth) -> Result<Http, SourceError> {
         Http::new(
             "Salesforce",

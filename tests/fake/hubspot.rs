@@ -10,7 +10,8 @@
 //! - the account's budget in the `X-HubSpot-RateLimit-*` headers, enforced
 //!   per second with 429 `TEN_SECONDLY_ROLLING`, and the search's own 5 a
 //!   second, enforced the same way;
-//! - error bodies (`category`, `policyName`), a refused token (401).
+//! - error bodies (`category`, `policyName`), a refused token (401);
+//! - the account details (`GET /account-info/v3/details`, `portalId`).
 //!
 //! Faults are queued and met one per served request: 429 with and without
 //! `Retry-After`, 503, answers slower than the client's timeout, bodies cut
@@ -115,6 +116,8 @@ pub struct Hub {
     pub app: Option<App>,
     /// Access tokens issued: the token, when it really expires.
     pub issued: Vec<(String, Instant)>,
+    /// The portal id in the account details.
+    pub portal: u64,
     /// How far the account's clock is from this machine's (milliseconds):
     /// its `Date` header and the modification times it writes.
     pub skew_ms: i64,
@@ -143,6 +146,7 @@ impl Hub {
             previous: None,
             order: [Vec::new(), Vec::new()],
             skew_ms: 0,
+            portal: 62_515,
             app: None,
             issued: Vec::new(),
         }
@@ -376,7 +380,12 @@ fn handle(request: http::Request, hub: &Mutex<Hub>) -> http::Reply {
                     fault,
                 ),
                 other => {
-                    let (s, mut v) = if search {
+                    let (s, mut v) = if method == "GET" && path == "/account-info/v3/details" {
+                        (
+                            200,
+                            json!({"portalId": h.portal, "accountType": "STANDARD", "timeZone": "US/Eastern", "companyCurrency": "USD", "uiDomain": "app.hubspot.com"}),
+                        )
+                    } else if search {
                         self::search(h, &path, &sent)
                     } else if method == "GET" {
                         list(h, &path, &query)

@@ -4,7 +4,7 @@
 //! `{success, data, additional_data: {next_cursor}}`, custom fields under
 //! `custom_fields`, the token in `x-api-token`, a burst budget per 2 seconds
 //! in `x-ratelimit-limit/-remaining/-reset` enforced with 429
-//! `{success: false, error}`.
+//! `{success: false, error}`; `GET /v1/users/me` names the company.
 //!
 //! Its includer declares `tests/fake/http.rs` as the module `http` beside it.
 #![allow(dead_code)] // the tests and the benchmark each take a subset
@@ -61,6 +61,8 @@ pub struct Company {
     pub served: Vec<Served>,
     /// Requests allowed per 2 seconds (429 beyond).
     pub burst: usize,
+    /// The company id of the token's user (`GET /v1/users/me`).
+    pub company: u64,
     recent: VecDeque<Instant>,
     pub limited: usize,
     previous: Option<Value>,
@@ -119,6 +121,10 @@ fn handle(request: http::Request, company: &Mutex<Company>) -> http::Reply {
                 json!({"success": false, "error": "Service unavailable"}),
             ),
             Some(Fault::RepeatPage) => (200, c.previous.clone().unwrap_or(Value::Null)),
+            _ if path == "/v1/users/me" => (
+                200,
+                json!({"success": true, "data": {"id": 7, "name": "RevOps", "company_id": c.company}}),
+            ),
             _ => list(&c, &path, &query),
         };
         if s == 200 {
@@ -272,6 +278,7 @@ pub fn acme(updated: i64, burst: usize) -> Company {
         persons,
         deals,
         burst: burst.max(1),
+        company: 4_242,
         ..Company::default()
     }
 }

@@ -7,7 +7,8 @@
 //! `INVALID_SESSION_ID`, 400 `INVALID_FIELD` and `MALFORMED_QUERY`, 403
 //! `REQUEST_LIMIT_EXCEEDED`; `Sforce-Limit-Info: api-usage=n/limit`.
 //!
-//! It reads the SOQL revalign writes: `SELECT <fields> FROM <object>`, with
+//! It reads the SOQL revalign writes: `SELECT Id FROM Organization` (the org
+//! id), `SELECT <fields> FROM <object>`, with
 //! `WHERE SystemModstamp >= <datetime>` or `WHERE IsDeleted = true AND
 //! SystemModstamp >= <datetime>`.
 //!
@@ -68,6 +69,8 @@ pub struct Org {
     pub opportunities: Vec<Rec>,
     pub faults: VecDeque<Fault>,
     pub served: Vec<Served>,
+    /// The org id (`SELECT Id FROM Organization`).
+    pub org_id: String,
     /// Requests counted against the daily limit.
     pub used: u64,
     pub limit: u64,
@@ -82,6 +85,7 @@ impl Org {
         Org {
             leads,
             opportunities,
+            org_id: "00D5g000004fakeEAA".into(),
             limit: 100_000,
             ..Org::default()
         }
@@ -201,13 +205,17 @@ fn answer(o: &mut Org, path: &str, soql: Option<&str>) -> (u16, Value) {
     } else {
         &o.opportunities
     };
-    let page: Vec<Value> = found
-        .at
-        .iter()
-        .skip(offset)
-        .take(BATCH)
-        .map(|&i| shown(&recs[i], &found.object, &found.fields))
-        .collect();
+    let page: Vec<Value> = if found.object == "Organization" {
+        vec![json!({"attributes": {"type": "Organization"}, "Id": o.org_id})]
+    } else {
+        found
+            .at
+            .iter()
+            .skip(offset)
+            .take(BATCH)
+            .map(|&i| shown(&recs[i], &found.object, &found.fields))
+            .collect()
+    };
     let next = offset + page.len();
     let done = next >= found.at.len();
     let mut body = json!({"totalSize": found.at.len(), "done": done, "records": page});
@@ -249,6 +257,13 @@ fn run(o: &Org, soql: &str, all: bool) -> Result<Found, (u16, Value)> {
     let recs = match object {
         "Lead" => &o.leads,
         "Opportunity" => &o.opportunities,
+        "Organization" if fields == "Id" && filter.is_empty() => {
+            return Ok(Found {
+                object: object.into(),
+                fields: vec!["Id".into()],
+                at: vec![0],
+            });
+        }
         other => {
             return Err(error(
                 400,
