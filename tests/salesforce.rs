@@ -301,3 +301,59 @@ fn what_cannot_be_fetched_from_salesforce_is_an_error_never_a_number() {
         "{out}"
     );
 }
+
+#[test]
+fn client_credentials_sessions_are_renewed_when_refused() {
+    let secret = "sf-client-secret-0000";
+    let org = Arc::new(Mutex::new(fake::acme(MODSTAMP)));
+    // Sessions last a second; Salesforce does not say so.
+    org.lock().expect("org").app = Some((
+        "3MVG9fake.consumer.key".into(),
+        secret.into(),
+        std::time::Duration::from_secs(1),
+    ));
+    let base = serve(Arc::clone(&org));
+    let dir = alignment(Some(&base));
+    let manifest = dir.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        text.replace(
+            "token_env = \"SF_TOKEN\"",
+            "client_id_env = \"SF_CLIENT_ID\"\nclient_secret_env = \"SF_CLIENT_SECRET\"",
+        ),
+    )
+    .expect("write");
+    let run = |secret: &str| {
+        let env = [
+            ("SF_CLIENT_ID", "3MVG9fake.consumer.key"),
+            ("SF_CLIENT_SECRET", secret),
+        ];
+        let out = common::check_api(dir.path(), "salesforce", &env, &[], &[TOKEN]);
+        let written = format!("{}{}{}", out.1, out.2, cached(dir.path()).0);
+        for (session, _) in &org.lock().expect("org").sessions {
+            assert!(!written.contains(session.as_str()), "{session} written");
+        }
+        out
+    };
+    let (_, csv, _) = common::check_api(dir.path(), "crm_export", &[], &[], &[]);
+    let (code, api, stderr) = run(secret);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(numbers(&api), numbers(&csv));
+    {
+        let o = org.lock().expect("org");
+        let refused = o.served.iter().filter(|s| s.status == 401).count();
+        // Each refusal renewed the session once; the first session came
+        // before any request.
+        assert!(refused >= 1, "the fetch outlived a session");
+        assert_eq!(o.sessions.len(), refused + 1);
+    }
+
+    let (code, doc, _) = run("wrong-secret");
+    assert_eq!(code, 3);
+    common::assert_all_errors(
+        &doc,
+        "Salesforce refused the OAuth credentials in SF_CLIENT_ID, SF_CLIENT_SECRET (HTTP 400 invalid_client: invalid client credentials)",
+        "client id and secret",
+    );
+}

@@ -5,7 +5,9 @@
 //! (`/services/data/v62.0/query/<locator>-<offset>`) fixed when the query
 //! ran; error bodies as JSON arrays (`[{"message", "errorCode"}]`): 401
 //! `INVALID_SESSION_ID`, 400 `INVALID_FIELD` and `MALFORMED_QUERY`, 403
-//! `REQUEST_LIMIT_EXCEEDED`; `Sforce-Limit-Info: api-usage=n/limit`.
+//! `REQUEST_LIMIT_EXCEEDED`; `Sforce-Limit-Info: api-usage=n/limit`; the
+//! OAuth client credentials flow (`POST /services/oauth2/token`), sessions
+//! that expire unannounced (Salesforce gives no `expires_in`).
 //!
 //! It reads the SOQL revalign writes: `SELECT Id FROM Organization` (the org
 //! id), `SELECT <fields> FROM <object>`, with
@@ -74,6 +76,11 @@ pub struct Org {
     /// Requests counted against the daily limit.
     pub used: u64,
     pub limit: u64,
+    /// A connected app allowed the client credentials flow: its client id
+    /// and secret, and how long its sessions live.
+    pub app: Option<(String, String, std::time::Duration)>,
+    /// Sessions issued to the app: the token, when it expires.
+    pub sessions: Vec<(String, std::time::Instant)>,
     /// Query locators: what a query found, fixed when it ran.
     locators: HashMap<String, Found>,
     previous: Option<Value>,
@@ -120,7 +127,38 @@ fn handle(request: http::Request, org: &Mutex<Org>) -> http::Reply {
     let (path, query) = http::split_target(&request.target);
     let soql = query.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
     let mut o = org.lock().expect("org");
-    let (status, body, fault) = if request.auth != format!("Bearer {TOKEN}") {
+    if path == "/services/oauth2/token" {
+        let form = request.form();
+        let f = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let Some((id, secret, lives)) = o.app.clone() else {
+            return http::Reply::json(
+                404,
+                json!([{"errorCode": "NOT_FOUND", "message": "no app"}]),
+            );
+        };
+        if f("grant_type") != Some("client_credentials")
+            || f("client_id") != Some(id.as_str())
+            || f("client_secret") != Some(secret.as_str())
+        {
+            return http::Reply::json(
+                400,
+                json!({"error": "invalid_client", "error_description": "invalid client credentials"}),
+            );
+        }
+        let token = format!("00D5g000004fake!session-{:03}", o.sessions.len() + 1);
+        o.sessions
+            .push((token.clone(), std::time::Instant::now() + lives));
+        return http::Reply::json(
+            200,
+            json!({"access_token": token, "instance_url": "https://fake.my.salesforce.com", "id": "https://login.salesforce.com/id/00D5g000004fakeEAA/005fake", "token_type": "Bearer", "issued_at": "1767225600000", "signature": "c2lnbmF0dXJl"}),
+        );
+    }
+    let bearer = request.auth.strip_prefix("Bearer ").unwrap_or("");
+    let live = o
+        .sessions
+        .iter()
+        .any(|(t, until)| t == bearer && std::time::Instant::now() < *until);
+    let (status, body, fault) = if bearer != TOKEN && !live {
         let (s, b) = error(401, "INVALID_SESSION_ID", "Session expired or invalid");
         (s, b, None)
     } else {
