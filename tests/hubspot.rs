@@ -666,3 +666,49 @@ fn owner_teams_give_each_record_its_owners_team() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("unknown team `salez`"), "{out}");
 }
+
+#[test]
+fn progress_is_a_bar_on_a_terminal_and_stdout_holds_only_the_result() {
+    // `script` (util-linux, in every Debian) runs the check on a pseudo
+    // terminal: standard error is a terminal, standard output goes to a
+    // file. What the terminal showed is script's own output.
+    let hub = Arc::new(Mutex::new(acme_hub()));
+    let base = serve(Arc::clone(&hub));
+    let dir = alignment(&base, "5s");
+    let result = dir.path().join("result.json");
+    let command = format!(
+        "{} check . --format json --period 2026-10 --as-of 2026-11-01 --source hubspot > {}",
+        env!("CARGO_BIN_EXE_revalign"),
+        result.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("SHELL", "/bin/sh")
+        .env("TERM", "xterm")
+        .env("HUBSPOT_TOKEN", TOKEN)
+        .output()
+        .expect("run script");
+    let terminal = String::from_utf8_lossy(&out.stdout);
+    // The bar: its prefix, the bar itself, records out of the total, the
+    // rate; redrawn in place (carriage returns or cursor moves).
+    assert!(
+        terminal.contains("hubspot: contacts [") && terminal.contains("/48,000 records"),
+        "{terminal}"
+    );
+    assert!(
+        terminal.contains('\r') || terminal.contains('\u{1b}'),
+        "{terminal}"
+    );
+    // No plain progress lines on a terminal (they say `N of T records`),
+    // only the summary once the bar is cleared.
+    assert!(!terminal.contains(" of 48000 records ("), "{terminal}");
+    assert!(terminal.contains("hubspot: contacts: 48000 records fetched in"));
+    // Standard output held the result alone.
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&result).expect("result")).expect("json");
+    assert!(numbers(&doc).len() > 30, "{doc}");
+    assert!(!terminal.contains(TOKEN));
+}
