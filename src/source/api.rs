@@ -320,6 +320,14 @@ impl Account {
         }
     }
 
+    /// Counts the records of `what` as they are fetched (`crm: contacts`,
+    /// `total` of them when known), on standard error.
+    pub fn bar(&self, what: &str, total: Option<u64>) -> super::progress::Bar {
+        self.fetch
+            .progress
+            .start(&format!("{}: {what}", self.id), total)
+    }
+
     /// A line on standard error (what a sync decided, and why).
     pub fn progress_line(&self, text: &str) {
         self.fetch.progress.line(text);

@@ -316,11 +316,7 @@ impl HubSpot {
         http.limiter.set_floor(SEARCH_GAP);
         let mut changed = BTreeMap::new();
         let mut last: Option<u64> = None;
-        let mut bar = self
-            .account
-            .fetch
-            .progress
-            .start(&format!("{}: {object} changed", self.account.id), None);
+        let mut bar = self.account.bar(&format!("{object} changed"), None);
         loop {
             let mut filters = vec![json!({
                 "propertyName": modified, "operator": "GTE", "value": since.to_string()
@@ -443,11 +439,7 @@ impl Api for HubSpot {
         let object = object(kind);
         let what = format!("the {object} list");
         let total = self.total(http, kind)?;
-        let mut bar = self
-            .account
-            .fetch
-            .progress
-            .start(&format!("{}: {object}", self.account.id), total);
+        let mut bar = self.account.bar(object, total);
         self.list(http, kind, false, &fields.join(","), |results| {
             for r in results {
                 let (id, row) = self.row(&what, r)?;

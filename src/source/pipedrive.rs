@@ -320,11 +320,7 @@ impl Api for Pipedrive {
     ) -> Result<(), SourceError> {
         let object = object(kind);
         let what = format!("the {object} list");
-        let mut bar = self
-            .account
-            .fetch
-            .progress
-            .start(&format!("{}: {object}", self.account.id), None);
+        let mut bar = self.account.bar(object, None);
         // Deleted deals are listed only when asked for.
         self.list(http, kind, &what, &[], |records| {
             for r in records {

@@ -341,11 +341,7 @@ impl Api for Salesforce {
     ) -> Result<(), SourceError> {
         let object = object(kind);
         let what = format!("the {object} query");
-        let mut bar = self
-            .account
-            .fetch
-            .progress
-            .start(&format!("{}: {object}", self.account.id), None);
+        let mut bar = self.account.bar(object, None);
         let mut first = true;
         self.query(
             http,
