@@ -281,8 +281,10 @@ impl<'a> Ctx<'a> {
                 SourceKind::Csv | SourceKind::Ndjson => {
                     api_keys.iter().chain(&warehouse_keys).collect::<Vec<_>>()
                 }
+                // A Pipedrive source's `leads` names the object its leads are.
                 SourceKind::Hubspot | SourceKind::Salesforce | SourceKind::Pipedrive => table_keys
                     .iter()
+                    .filter(|(k, _)| !(v.kind == SourceKind::Pipedrive && *k == "leads"))
                     .chain(&file_keys)
                     .chain(&warehouse_keys)
                     .collect(),
@@ -349,6 +351,23 @@ impl<'a> Ctx<'a> {
                     .help("keep token_env for a token that does not expire, or client_id_env, client_secret_env (and refresh_token_env) for OAuth")
                     .label("credentials")
                     .at(s.place.clone()),
+                );
+            }
+            if v.kind == SourceKind::Pipedrive
+                && let Some(object) = &v.leads
+                && !crate::source::pipedrive::LEAD_OBJECTS.contains(&object.as_str())
+            {
+                out.push(
+                    Finding::new(
+                        Code::SourceSetting,
+                        format!(
+                            "source `{}` reads its leads from `{object}`, which Pipedrive does not have",
+                            s.id
+                        ),
+                    )
+                    .help("write `leads = \"persons\"` (API v2 persons, the default) or `leads = \"leads\"` (the Leads Inbox, API v1)")
+                    .label("not a Pipedrive object")
+                    .at(s.place.field("leads")),
                 );
             }
             // Salesforce has no one API host: each org has its own instance.

@@ -27,6 +27,11 @@ const UPDATED: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 /// Acme with a `pipedrive` source at `base`, every field of the export
 /// mapped to its custom field (`mql = "cf_mql_at"`).
 fn alignment(base: &str) -> tempfile::TempDir {
+    alignment_with(base, "")
+}
+
+/// [`alignment`] with more lines in the source.
+fn alignment_with(base: &str, more: &str) -> tempfile::TempDir {
     let columns = common::acme_columns("leads.csv", &["id", "created_at"], |c| format!("cf_{c}"));
     let deal_columns = common::acme_columns(
         "deals.csv",
@@ -34,7 +39,7 @@ fn alignment(base: &str) -> tempfile::TempDir {
         |c| format!("cf_{c}"),
     );
     common::acme_with_source(&format!(
-        "[source.pipedrive]\nkind = \"pipedrive\"\ntoken_env = \"PIPEDRIVE_TOKEN\"\nbase_url = \"{base}\"\ntimeout = \"5s\"\ncolumns = {{ {columns} }}\ndeal_columns = {{ {deal_columns} }}\n"
+        "[source.pipedrive]\nkind = \"pipedrive\"\ntoken_env = \"PIPEDRIVE_TOKEN\"\nbase_url = \"{base}\"\ntimeout = \"5s\"\ncolumns = {{ {columns} }}\ndeal_columns = {{ {deal_columns} }}\n{more}"
     ))
 }
 
@@ -213,4 +218,120 @@ fn what_cannot_be_fetched_from_pipedrive_is_an_error_never_a_number() {
                 .exists()
         );
     }
+}
+
+/// The requests served for the Leads Inbox since `from`, as their `start`.
+fn lead_pages(c: &fake::Company, from: usize) -> Vec<(usize, String)> {
+    c.served[from..]
+        .iter()
+        .filter(|s| s.path == "/v1/leads")
+        .map(|s| {
+            let q = |k: &str| {
+                s.query
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            (q("start").parse().expect("start"), q("sort"))
+        })
+        .collect()
+}
+
+#[test]
+fn acme_from_the_leads_inbox_equals_the_export_through_shifts_and_incrementally() {
+    let company = Arc::new(Mutex::new(fake::acme(UPDATED, 40)));
+    // The second page comes one lead late, as if one before it had been
+    // deleted: the listing starts again.
+    company.lock().expect("company").faults =
+        VecDeque::from(vec![Fault::Pass, Fault::Pass, Fault::Shift]);
+    let base = serve(Arc::clone(&company));
+    let dir = alignment_with(&base, "leads = \"leads\"\n");
+    let (code, api, stderr) = check(dir.path(), Some(TOKEN), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("the leads list shifted while listed (a lead deleted?): listing again"),
+        "{stderr}"
+    );
+    let (_, csv, _) = common::check_api(dir.path(), "crm_export", &[], &[], &[]);
+    assert_eq!(numbers(&api), numbers(&csv));
+    let cache = dir.path().join(".revalign/cache/pipedrive");
+    let leads = std::fs::read_to_string(cache.join("leads.ndjson")).expect("leads cache");
+    assert_eq!(leads.lines().count(), 48_000);
+    assert!(!cache.join("persons.ndjson").exists());
+    {
+        let c = company.lock().expect("company");
+        assert!(c.served.iter().all(|s| s.path != "/api/v2/persons"));
+        let pages = lead_pages(&c, 0);
+        // Pages of 500, each after the first starting at the previous
+        // one's last lead: 0, 499, 998, ...; the shifted second page sends
+        // the listing back to 0. 48,000 leads take 1 + 96 pages.
+        assert_eq!(
+            pages[..3].iter().map(|p| p.0).collect::<Vec<_>>(),
+            [0, 499, 0]
+        );
+        assert_eq!(pages.len(), 2 + 97);
+        assert!(pages[2..].windows(2).all(|w| w[1].0 == w[0].0 + 499));
+        assert!(pages.iter().all(|p| p.1 == "add_time ASC,id ASC"));
+    }
+
+    // 300 leads change: one page, latest first, stopping at the first lead
+    // older than the last sync.
+    let now = jiff::Timestamp::now().as_millisecond();
+    {
+        let mut c = company.lock().expect("company");
+        for r in c.leads.iter_mut().step_by(150).take(300) {
+            r.updated = now;
+            r.fields
+                .insert("cf_sql_at".into(), json!("2026-10-20T10:00:00Z"));
+        }
+    }
+    let before = company.lock().expect("company").served.len();
+    let (_, updated, stderr) = check(dir.path(), Some(TOKEN), &[]);
+    assert!(stderr.contains("leads: 300 changed since"), "{stderr}");
+    assert_ne!(numbers(&updated), numbers(&api), "the changes matter");
+    let incremental = std::fs::read_to_string(cache.join("leads.ndjson")).expect("leads");
+    {
+        let c = company.lock().expect("company");
+        assert_eq!(
+            lead_pages(&c, before),
+            [(0, "update_time DESC,id ASC".to_string())]
+        );
+    }
+    let (_, full, _) = check(dir.path(), Some(TOKEN), &["--refresh"]);
+    assert_eq!(numbers(&full), numbers(&updated));
+    let refreshed = std::fs::read_to_string(cache.join("leads.ndjson")).expect("leads");
+    assert!(
+        incremental == refreshed,
+        "the incremental cache equals a full fetch"
+    );
+
+    // A listing that keeps shifting is an error, never a count.
+    let company = Arc::new(Mutex::new(fake::acme(UPDATED, 40)));
+    company.lock().expect("company").faults = VecDeque::from(vec![
+        Fault::Pass,
+        Fault::Pass,
+        Fault::Shift,
+        Fault::Pass,
+        Fault::Shift,
+        Fault::Pass,
+        Fault::Shift,
+        Fault::Pass,
+        Fault::Shift,
+    ]);
+    let base = serve(Arc::clone(&company));
+    let dir = alignment_with(&base, "leads = \"leads\"\n");
+    let (code, doc, stderr) = check(dir.path(), Some(TOKEN), &[]);
+    assert_eq!(code, 3, "{stderr}");
+    common::assert_all_errors(&doc, "shifted under its pages 4 times", "run again");
+
+    // An object Pipedrive does not have: the alignment does not validate.
+    let dir = alignment_with(&base, "leads = \"people\"\n");
+    let (code, out, _) = common::run_in(dir.path(), &["validate", ".", "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("reads its leads from `people`, which Pipedrive does not have")
+            && out.contains("leads = \\\"leads\\\""),
+        "{out}"
+    );
 }

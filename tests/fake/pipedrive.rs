@@ -5,6 +5,10 @@
 //! `custom_fields`, the token in `x-api-token`, a burst budget per 2 seconds
 //! in `x-ratelimit-limit/-remaining/-reset` enforced with 429
 //! `{success: false, error}`; `GET /v1/users/me` names the company.
+//! `GET /v1/leads` serves the Leads Inbox: UUID ids, custom fields as
+//! top-level keys, `limit` up to 500, `start` offsets, `sort` (`add_time`,
+//! `update_time`, `id`, each `ASC` or `DESC`, comma-separated; by creation
+//! when not given) and `additional_data.pagination`.
 //!
 //! Its includer declares `tests/fake/http.rs` as the module `http` beside it.
 #![allow(dead_code)] // the tests and the benchmark each take a subset
@@ -30,6 +34,9 @@ pub enum Fault {
     Malformed,
     /// The previous page again, cursor and all.
     RepeatPage,
+    /// A leads page served one lead later, as if one before it had been
+    /// deleted since the previous page.
+    Shift,
 }
 
 /// A record: id, fields (custom ones under `custom_fields`), when updated
@@ -52,10 +59,15 @@ pub struct Served {
     pub fault: Option<Fault>,
 }
 
+/// The leads' count, the sum of their update times, the deleted count.
+type Fingerprint = (usize, i64, usize);
+
 /// The company account.
 #[derive(Debug, Default)]
 pub struct Company {
     pub persons: Vec<Rec>,
+    /// The Leads Inbox: fields top-level, `add_time` among them.
+    pub leads: Vec<Rec>,
     pub deals: Vec<Rec>,
     pub faults: VecDeque<Fault>,
     pub served: Vec<Served>,
@@ -64,6 +76,9 @@ pub struct Company {
     /// The company id of the token's user (`GET /v1/users/me`).
     pub company: u64,
     recent: VecDeque<Instant>,
+    /// The leads' last order: its sort, a fingerprint of the leads, and
+    /// the positions (sorting 48,000 leads for every page is slow).
+    lead_order: Option<(String, Fingerprint, Vec<usize>)>,
     pub limited: usize,
     previous: Option<Value>,
 }
@@ -121,6 +136,9 @@ fn handle(request: http::Request, company: &Mutex<Company>) -> http::Reply {
                 json!({"success": false, "error": "Service unavailable"}),
             ),
             Some(Fault::RepeatPage) => (200, c.previous.clone().unwrap_or(Value::Null)),
+            _ if path == "/v1/leads" => {
+                leads(&mut c, &query, usize::from(fault == Some(Fault::Shift)))
+            }
             _ if path == "/v1/users/me" => (
                 200,
                 json!({"success": true, "data": {"id": 7, "name": "RevOps", "company_id": c.company}}),
@@ -221,6 +239,107 @@ fn list(c: &Company, path: &str, query: &[(String, String)]) -> (u16, Value) {
     )
 }
 
+/// A lead's UUID, made from its number.
+pub fn uuid(id: u64) -> String {
+    format!(
+        "{:08x}-0e10-41eb-879b-{:012x}",
+        (id.wrapping_mul(2_654_435_761)) as u32,
+        id
+    )
+}
+
+/// GET /v1/leads, `shift` leads later than asked.
+fn leads(c: &mut Company, query: &[(String, String)], shift: usize) -> (u16, Value) {
+    let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let limit = q("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100usize)
+        .min(500);
+    let start: usize = q("start").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let ids: Vec<String> = c.leads.iter().map(|r| uuid(r.id)).collect();
+    // Times as numbers, texts as texts: (number, text).
+    fn key<'a>(r: &'a Rec, id: &'a str, field: &str) -> (i64, &'a str) {
+        match field {
+            "update_time" => (r.updated, ""),
+            "id" => (0, id),
+            f => (0, r.fields.get(f).and_then(Value::as_str).unwrap_or("")),
+        }
+    }
+    let sort = q("sort").unwrap_or("add_time ASC").to_string();
+    let mut order = Vec::new();
+    for part in sort.split(',') {
+        let mut words = part.split_whitespace();
+        let (Some(field), dir) = (words.next(), words.next().unwrap_or("ASC")) else {
+            continue;
+        };
+        if !["add_time", "update_time", "id"].contains(&field) || !["ASC", "DESC"].contains(&dir) {
+            return (
+                400,
+                json!({"success": false, "error": format!("Invalid sort: {part}")}),
+            );
+        }
+        order.push((field.to_string(), dir == "DESC"));
+    }
+    let fingerprint = (
+        c.leads.len(),
+        c.leads.iter().map(|r| r.updated).sum::<i64>(),
+        c.leads.iter().filter(|r| r.deleted).count(),
+    );
+    let known = c
+        .lead_order
+        .as_ref()
+        .is_some_and(|(s, f, _)| *s == sort && *f == fingerprint);
+    if !known {
+        let mut at: Vec<usize> = (0..c.leads.len())
+            .filter(|&i| !c.leads[i].deleted)
+            .collect();
+        at.sort_by(|&x, &y| {
+            let (a, ia, b, ib) = (&c.leads[x], &ids[x], &c.leads[y], &ids[y]);
+            for (field, desc) in &order {
+                let o = key(a, ia, field).cmp(&key(b, ib, field));
+                let o = if *desc { o.reverse() } else { o };
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        c.lead_order = Some((sort.clone(), fingerprint, at));
+    }
+    let live = c
+        .lead_order
+        .as_ref()
+        .map_or(&[][..], |(_, _, at)| at.as_slice());
+    let from = (start + shift).min(live.len());
+    let page: Vec<Value> = live[from..]
+        .iter()
+        .take(limit)
+        .map(|&i| {
+            let (r, id) = (&c.leads[i], &ids[i]);
+            let mut v = r.fields.clone();
+            v.insert("id".into(), json!(id));
+            v.insert("title".into(), json!(format!("Lead {}", r.id)));
+            v.insert("is_archived".into(), json!(false));
+            v.insert(
+                "update_time".into(),
+                jiff::Timestamp::from_millisecond(r.updated)
+                    .map(|t| json!(t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()))
+                    .unwrap_or(Value::Null),
+            );
+            Value::Object(v)
+        })
+        .collect();
+    let more = from + page.len() < live.len();
+    let mut pagination = json!({"start": start, "limit": limit, "more_items_in_collection": more});
+    if more {
+        pagination["next_start"] = json!(start + limit);
+    }
+    (
+        200,
+        json!({"success": true, "data": page, "additional_data": {"pagination": pagination}}),
+    )
+}
+
 /// Acme's export as persons and deals: custom fields `cf_<column>` for
 /// everything but the person's `add_time` and the deal's `add_time`,
 /// `close_time`, `value`, `currency` and `status` (`won`, `lost`, `open`).
@@ -256,6 +375,10 @@ pub fn acme(updated: i64, burst: usize) -> Company {
         "created_at" => "add_time".into(),
         other => format!("cf_{other}"),
     });
+    let leads = read("leads.csv", &|h| match h {
+        "created_at" => "add_time".into(),
+        other => format!("cf_{other}"),
+    });
     let mut deals = read("deals.csv", &|h| match h {
         "created_at" => "add_time".into(),
         "closed_at" => "close_time".into(),
@@ -276,6 +399,7 @@ pub fn acme(updated: i64, burst: usize) -> Company {
     }
     Company {
         persons,
+        leads,
         deals,
         burst: burst.max(1),
         company: 4_242,
