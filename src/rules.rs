@@ -263,6 +263,8 @@ impl<'a> Ctx<'a> {
             ];
             // (columns, deal_columns and time_zone serve every kind.)
             let file_keys = [("max_bad_rows", v.max_bad_rows.is_some())];
+            // Salesforce's alone.
+            let salesforce_keys = [("stage_status", !v.stage_status.is_empty())];
             let api_keys = [
                 ("token_env", v.token_env.is_some()),
                 ("client_id_env", v.client_id_env.is_some()),
@@ -278,17 +280,29 @@ impl<'a> Ctx<'a> {
                 ("password_env", v.password_env.is_some()),
             ];
             let foreign: Vec<&(&str, bool)> = match v.kind {
-                SourceKind::Csv | SourceKind::Ndjson => {
-                    api_keys.iter().chain(&warehouse_keys).collect::<Vec<_>>()
-                }
+                SourceKind::Csv | SourceKind::Ndjson => api_keys
+                    .iter()
+                    .chain(&warehouse_keys)
+                    .chain(&salesforce_keys)
+                    .collect::<Vec<_>>(),
+                SourceKind::Salesforce => table_keys
+                    .iter()
+                    .chain(&file_keys)
+                    .chain(&warehouse_keys)
+                    .collect(),
                 // A Pipedrive source's `leads` names the object its leads are.
-                SourceKind::Hubspot | SourceKind::Salesforce | SourceKind::Pipedrive => table_keys
+                SourceKind::Hubspot | SourceKind::Pipedrive => table_keys
                     .iter()
                     .filter(|(k, _)| !(v.kind == SourceKind::Pipedrive && *k == "leads"))
                     .chain(&file_keys)
                     .chain(&warehouse_keys)
+                    .chain(&salesforce_keys)
                     .collect(),
-                SourceKind::Postgres => file_keys.iter().chain(&api_keys).collect(),
+                SourceKind::Postgres => file_keys
+                    .iter()
+                    .chain(&api_keys)
+                    .chain(&salesforce_keys)
+                    .collect(),
             };
             let foreign: Vec<&str> = foreign
                 .into_iter()
@@ -315,6 +329,25 @@ impl<'a> Ctx<'a> {
             }
             for (owner, team) in &v.owner_teams {
                 self.team_ref(team, s.place.field("owner_teams").field(owner), out);
+            }
+            for stage in v.stage_status.keys() {
+                let place = s.place.field("stage_status").field(stage);
+                self.stage_ref(stage, false, place.clone(), out);
+                if v.columns.contains_key(stage) {
+                    out.push(
+                        Finding::new(
+                            Code::SourceSetting,
+                            format!(
+                                "source `{}` reads stage `{stage}` both from a field (`columns`) and from the Lead Status history (`stage_status`)",
+                                s.id
+                            ),
+                        )
+                        .help(format!("keep one: remove `{stage}` from `columns` or from `stage_status`"))
+                        .label("read twice")
+                        .at(place.at_key())
+                        .related(s.place.field("columns").field(stage).at_key(), "also mapped here"),
+                    );
+                }
             }
             if !has {
                 let example = match needs {

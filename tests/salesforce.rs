@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 mod common;
 #[path = "fake/salesforce.rs"]
@@ -27,7 +27,12 @@ const MODSTAMP: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 /// Acme with a `salesforce` source at `base`: every field of the export
 /// mapped to its custom field (`mql = "mql_at__c"`).
 fn alignment(base: Option<&str>) -> tempfile::TempDir {
-    let columns = common::acme_columns("leads.csv", &["id", "created_at"], |c| format!("{c}__c"));
+    alignment_with(base, &["id", "created_at"], "")
+}
+
+/// [`alignment`] without the lead columns `skip`, with `more` lines.
+fn alignment_with(base: Option<&str>, skip: &[&str], more: &str) -> tempfile::TempDir {
+    let columns = common::acme_columns("leads.csv", skip, |c| format!("{c}__c"));
     let deal_columns = common::acme_columns(
         "deals.csv",
         &["id", "created_at", "won", "amount", "currency"],
@@ -37,7 +42,7 @@ fn alignment(base: Option<&str>) -> tempfile::TempDir {
         .map(|b| format!("base_url = \"{b}\"\n"))
         .unwrap_or_default();
     common::acme_with_source(&format!(
-        "[source.salesforce]\nkind = \"salesforce\"\ntoken_env = \"SF_TOKEN\"\n{base}timeout = \"2s\"\ncolumns = {{ {columns} }}\ndeal_columns = {{ {deal_columns} }}\n"
+        "[source.salesforce]\nkind = \"salesforce\"\ntoken_env = \"SF_TOKEN\"\n{base}timeout = \"2s\"\ncolumns = {{ {columns} }}\ndeal_columns = {{ {deal_columns} }}\n{more}"
     ))
 }
 
@@ -355,5 +360,117 @@ fn client_credentials_sessions_are_renewed_when_refused() {
         &doc,
         "Salesforce refused the OAuth credentials in SF_CLIENT_ID, SF_CLIENT_SECRET (HTTP 400 invalid_client: invalid client credentials)",
         "client id and secret",
+    );
+}
+
+#[test]
+fn stage_times_from_the_status_history_equal_the_export() {
+    let org = Arc::new(Mutex::new(fake::acme(MODSTAMP)));
+    let base = serve(Arc::clone(&org));
+    let stage_status = fake::STATUSES
+        .iter()
+        .map(|(stage, status)| format!("{stage} = \"{status}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let dir = alignment_with(
+        Some(&base),
+        &["id", "created_at", "mql_at", "sal_at", "sql_at"],
+        &format!("stage_status = {{ {stage_status} }}\n"),
+    );
+    let (code, api, stderr) = check(dir.path(), Some(TOKEN), &[]);
+    let first_error = statuses(&api).into_iter().find(|(s, _)| s == "error");
+    assert_eq!(code, 1, "{stderr} {first_error:?}");
+    let (_, csv, _) = common::check_api(dir.path(), "crm_export", &[], &[], &[]);
+    assert_eq!(numbers(&api), numbers(&csv));
+    {
+        let o = org.lock().expect("org");
+        let soql: Vec<&str> = o.served.iter().filter_map(|s| s.soql.as_deref()).collect();
+        assert!(soql.contains(&"SELECT LeadId, OldValue, NewValue, CreatedDate FROM LeadHistory WHERE Field = 'Status'"), "{soql:?}");
+        let lead = soql
+            .iter()
+            .find(|q| q.ends_with(" FROM Lead"))
+            .expect("the Lead query");
+        assert!(
+            lead.contains(", Status") && !lead.contains("mql_at__c"),
+            "{lead}"
+        );
+    }
+
+    // 100 leads become Sales Qualified (history rows, a new Status and
+    // SystemModstamp); the incremental run reads their whole history.
+    let now = jiff::Timestamp::now().as_millisecond();
+    let at = 1_792_000_000_000; // 2026-10-14
+    {
+        let mut o = org.lock().expect("org");
+        let mut n = 9_000_000;
+        let mut changed = Vec::new();
+        for lead in o
+            .leads
+            .iter_mut()
+            .filter(|l| l.fields["sql_at__c"].is_null())
+            .take(100)
+        {
+            lead.modstamp = now;
+            let (rows, status) = fake::trail(&lead.id, 0, vec![(at, "Sales Qualified")], &mut n);
+            lead.fields.insert("Status".into(), json!(status));
+            changed.extend(rows);
+        }
+        // The change's OldValue is the Status the lead had.
+        for row in &mut changed {
+            let lead = row.fields["LeadId"].clone();
+            let before = o.leads.iter().find(|l| json!(l.id) == lead).map(|_| {
+                o.history
+                    .iter()
+                    .rev()
+                    .find(|h| h.fields["LeadId"] == lead && h.fields["Field"] == json!("Status"))
+                    .map_or(json!("Open - Not Contacted"), |h| {
+                        h.fields["NewValue"].clone()
+                    })
+            });
+            row.fields
+                .insert("OldValue".into(), before.unwrap_or(Value::Null));
+        }
+        o.history.extend(changed);
+    }
+    let before = org.lock().expect("org").served.len();
+    let (_, updated, stderr) = check(dir.path(), Some(TOKEN), &[]);
+    assert!(stderr.contains("Lead: 100 changed since"), "{stderr}");
+    assert_ne!(numbers(&updated), numbers(&api), "the changes matter");
+    let incremental = cached(dir.path());
+    {
+        let o = org.lock().expect("org");
+        let history: Vec<&str> = o.served[before..]
+            .iter()
+            .filter_map(|s| s.soql.as_deref())
+            .filter(|q| q.contains("FROM LeadHistory"))
+            .collect();
+        assert_eq!(history.len(), 1, "100 ids: one query");
+        assert_eq!(history[0].matches("'00Q").count(), 100, "{}", history[0]);
+    }
+    let (_, full, _) = check(dir.path(), Some(TOKEN), &["--refresh"]);
+    assert_eq!(numbers(&full), numbers(&updated));
+    assert!(
+        incremental == cached(dir.path()),
+        "the incremental cache equals a full fetch"
+    );
+    assert!(
+        incremental
+            .0
+            .contains("\"LeadHistory:Status=Sales Qualified\":\"2026-10-14T")
+    );
+
+    // A stage read both ways, or one that is not declared: not valid.
+    let dir = alignment_with(
+        Some(&base),
+        &["id", "created_at"],
+        "stage_status = { mql = \"MQL\", nurture = \"Nurturing\" }\n",
+    );
+    let (code, out, _) = common::run_in(dir.path(), &["validate", ".", "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "reads stage `mql` both from a field (`columns`) and from the Lead Status history"
+        ) && out.contains("nurture"),
+        "{out}"
     );
 }

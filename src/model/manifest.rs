@@ -252,6 +252,12 @@ pub struct Source {
     /// whose owner is not listed has no `owner_team`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub owner_teams: BTreeMap<String, String>,
+    /// Salesforce sources: stages whose time is when a lead first entered a
+    /// Lead Status, read from `LeadHistory` (field history tracking on
+    /// Status): stage id -> Status value (`mql = "Marketing Qualified"`),
+    /// instead of a date field in `columns`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stage_status: BTreeMap<String, String>,
     /// API sources: how long to wait for each answer (`30s`, the default;
     /// `2m`); a request that takes longer is retried a few times, then the
     /// source is an error.
@@ -281,6 +287,7 @@ impl Source {
             time_zone: None,
             max_bad_rows: None,
             owner_teams: BTreeMap::new(),
+            stage_status: BTreeMap::new(),
             timeout: None,
         }
     }

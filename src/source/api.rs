@@ -399,6 +399,11 @@ impl<A: Api> Cached<A> {
         }
     }
 
+    /// The vendor's API.
+    pub fn api(&self) -> &A {
+        &self.api
+    }
+
     /// Brings the cache of one kind of record up to date; returns its file.
     fn sync(
         &self,

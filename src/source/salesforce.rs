@@ -20,12 +20,23 @@
 //! `queryAll` (`IsDeleted = true`, kept 15 days in the recycle bin; the
 //! weekly full fetch covers the rest).
 //!
+//! Stage times from the Lead Status history (`stage_status = { mql =
+//! "Marketing Qualified" }`): a stage's time is when the lead first entered
+//! that Status, from `LeadHistory` (`Field = 'Status'`, field history
+//! tracking on): the earliest change whose `NewValue` is the Status, or the
+//! lead's `CreatedDate` when it was created with it (its first change's
+//! `OldValue`, or, with no change recorded, its Status now). The history of
+//! every lead comes with a full fetch; with changes, only the changed
+//! leads' (`LeadId IN (...)`, 200 ids a query): a Status change moves the
+//! lead's `SystemModstamp`. Each stage is cached as the column
+//! `LeadHistory:Status=<value>`, so a changed `stage_status` refetches.
+//!
 //! Limits: Salesforce counts requests per rolling 24 hours
 //! (`Sforce-Limit-Info: api-usage=n/limit`, reported as it goes) and answers
 //! 403 `REQUEST_LIMIT_EXCEEDED` when they are used up: reported at once,
 //! never retried. Requests are spaced 50 ms apart.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -70,8 +81,23 @@ pub fn open(
             ),
         ));
     }
+    // A stage read from the history is read, from the cache, as its column.
+    let mut s = s.clone();
+    for (stage, status) in &s.stage_status {
+        if s.columns.contains_key(stage) {
+            return Err(SourceError::new(
+                format!(
+                    "source `{id}` reads stage `{stage}` both from columns and from stage_status"
+                ),
+                format!("remove `{stage}` from columns or from stage_status"),
+            ));
+        }
+        s.columns
+            .insert(stage.clone(), format!("{HISTORY}{status}"));
+    }
     Ok(Cached::new(Salesforce {
-        account: Account::new(id, s, dir, org_tz, fetch, SALESFORCE)?,
+        account: Account::new(id, &s, dir, org_tz, fetch, SALESFORCE)?,
+        statuses: s.stage_status.values().cloned().collect(),
     }))
 }
 
@@ -104,10 +130,42 @@ fn literal(ms: i64) -> String {
         .to_string()
 }
 
+/// How the column of a stage read from the Status history begins.
+const HISTORY: &str = "LeadHistory:Status=";
+/// Lead ids per history query (`LeadId IN (...)`).
+const IDS_PER_QUERY: usize = 200;
+
+/// A lead's Status history, as far as `stage_status` needs it.
+#[derive(Debug, Default)]
+struct Trail {
+    /// The earliest change: when, and the Status the lead had before it.
+    first: Option<(i64, Value)>,
+    /// The earliest entry into each Status of interest: when, as written.
+    entered: BTreeMap<String, (i64, Value)>,
+}
+
+impl Trail {
+    /// Takes in a Status change `r` (a `LeadHistory` row) made `at`.
+    fn add(&mut self, at: i64, r: &Value, statuses: &BTreeSet<String>) {
+        if self.first.as_ref().is_none_or(|(t, _)| at < *t) {
+            self.first = Some((at, r["OldValue"].clone()));
+        }
+        if let Some(new) = r["NewValue"].as_str()
+            && statuses.contains(new)
+            && self.entered.get(new).is_none_or(|(t, _)| at < *t)
+        {
+            self.entered
+                .insert(new.to_string(), (at, r["CreatedDate"].clone()));
+        }
+    }
+}
+
 /// A Salesforce org.
 #[derive(Debug)]
 pub struct Salesforce {
     account: Account,
+    /// The Status values `stage_status` reads stage times from.
+    statuses: BTreeSet<String>,
 }
 
 impl Salesforce {
@@ -277,8 +335,93 @@ impl Salesforce {
         Ok((Key(id.to_string()), Value::Object(row)))
     }
 
-    fn select(fields: &[String], object: &str) -> String {
-        format!("SELECT {} FROM {object}", fields.join(", "))
+    /// The query of a kind's fields: the history's columns are not
+    /// fields, and leads then need their Status.
+    fn select(&self, kind: Kind, fields: &[String]) -> String {
+        let mut list: Vec<&str> = fields
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !f.starts_with(HISTORY))
+            .collect();
+        if self.history(kind) && !list.contains(&"Status") {
+            list.push("Status");
+        }
+        format!("SELECT {} FROM {}", list.join(", "), object(kind))
+    }
+
+    /// Whether stage times of this kind come from the Status history.
+    fn history(&self, kind: Kind) -> bool {
+        kind == Kind::Leads && !self.statuses.is_empty()
+    }
+
+    /// The Status history of the leads `ids` (every lead when `None`).
+    fn trails(
+        &self,
+        http: &mut Http,
+        ids: Option<&[Key]>,
+    ) -> Result<HashMap<String, Trail>, SourceError> {
+        let what = "the LeadHistory query";
+        let select = "SELECT LeadId, OldValue, NewValue, CreatedDate FROM LeadHistory WHERE Field = 'Status'";
+        let queries: Vec<String> = match ids {
+            None => vec![select.to_string()],
+            Some(ids) => ids
+                .chunks(IDS_PER_QUERY)
+                .map(|chunk| {
+                    let list: Vec<String> = chunk
+                        .iter()
+                        .map(|k| format!("'{}'", k.0.replace(['\\', '\''], "")))
+                        .collect();
+                    format!("{select} AND LeadId IN ({})", list.join(", "))
+                })
+                .collect(),
+        };
+        let mut trails: HashMap<String, Trail> = HashMap::new();
+        let utc = jiff::tz::TimeZone::UTC;
+        for soql in queries {
+            self.query(http, what, &soql, false, |records, _| {
+                for r in records {
+                    let (Some(lead), Some(at)) = (
+                        r["LeadId"].as_str(),
+                        r["CreatedDate"]
+                            .as_str()
+                            .and_then(|t| super::timestamp::parse(t, &utc)),
+                    ) else {
+                        return Err(SourceError::new(
+                            format!(
+                                "Salesforce: {what} returned a change without LeadId or CreatedDate"
+                            ),
+                            "run again; if it persists, the org's API is answering wrongly",
+                        ));
+                    };
+                    trails
+                        .entry(lead.to_string())
+                        .or_default()
+                        .add(at, r, &self.statuses);
+                }
+                Ok(())
+            })?;
+        }
+        Ok(trails)
+    }
+
+    /// Gives a lead row the time it first entered each Status of interest,
+    /// from its history (`None`: no change recorded).
+    fn stamp(&self, row: &mut Value, trail: Option<&Trail>) {
+        let created = row[self.account.property(Kind::Leads, "created", false)].clone();
+        let initial = match trail.and_then(|t| t.first.as_ref()) {
+            Some((_, old)) => old.clone(),
+            None => row["Status"].clone(),
+        };
+        for status in &self.statuses {
+            let at = if initial.as_str() == Some(status) {
+                created.clone()
+            } else {
+                trail
+                    .and_then(|t| t.entered.get(status))
+                    .map_or(Value::Null, |(_, raw)| raw.clone())
+            };
+            row[format!("{HISTORY}{status}")] = at;
+        }
     }
 }
 
@@ -341,19 +484,27 @@ impl Api for Salesforce {
     ) -> Result<(), SourceError> {
         let object = object(kind);
         let what = format!("the {object} query");
+        let trails = if self.history(kind) {
+            Some(self.trails(http, None)?)
+        } else {
+            None
+        };
         let mut bar = self.account.bar(object, None);
         let mut first = true;
         self.query(
             http,
             &what,
-            &Self::select(fields, object),
+            &self.select(kind, fields),
             false,
             |records, total| {
                 if std::mem::take(&mut first) {
                     bar.total(total);
                 }
                 for r in records {
-                    let (id, row) = self.row(&what, r)?;
+                    let (id, mut row) = self.row(&what, r)?;
+                    if let Some(trails) = &trails {
+                        self.stamp(&mut row, trails.get(&id.0));
+                    }
                     out.push(&id, &row)?;
                 }
                 bar.advance(records.len() as u64);
@@ -375,7 +526,7 @@ impl Api for Salesforce {
         let what = format!("the changed {object} query");
         let soql = format!(
             "{} WHERE SystemModstamp >= {}",
-            Self::select(fields, object),
+            self.select(kind, fields),
             literal(since)
         );
         let mut changed = BTreeMap::new();
@@ -386,6 +537,13 @@ impl Api for Salesforce {
             }
             Ok(())
         })?;
+        if self.history(kind) && !changed.is_empty() {
+            let ids: Vec<Key> = changed.keys().cloned().collect();
+            let trails = self.trails(http, Some(&ids))?;
+            for (id, row) in &mut changed {
+                self.stamp(row, trails.get(&id.0));
+            }
+        }
         Ok(changed)
     }
 
@@ -415,6 +573,74 @@ impl Api for Salesforce {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stage_times_are_first_entries_into_each_status() {
+        let mut s = Source::empty(crate::model::manifest::SourceKind::Salesforce);
+        s.base_url = Some("https://acme.my.salesforce.com".into());
+        s.token_env = Some("SF_TOKEN".into());
+        s.stage_status = [("mql", "MQL"), ("sal", "Accepted"), ("sql", "SQL")]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let source = open("sf", &s, Path::new("."), "UTC", Fetch::default()).expect("source");
+        let sf = source.api();
+        let change = |at: &str, old: &str, new: &str| json!({"LeadId": "00Q1", "OldValue": old, "NewValue": new, "CreatedDate": at});
+        let trail = |changes: &[Value]| {
+            let mut t = Trail::default();
+            for c in changes {
+                let at = crate::source::timestamp::parse(
+                    c["CreatedDate"].as_str().unwrap_or(""),
+                    &jiff::tz::TimeZone::UTC,
+                )
+                .expect("time");
+                t.add(at, c, &sf.statuses);
+            }
+            t
+        };
+        let stamped = |status: &str, t: Option<&Trail>| {
+            let mut row = json!({"Id": "00Q1", "CreatedDate": "2026-01-05T09:00:00.000+0000", "Status": status});
+            sf.stamp(&mut row, t);
+            ["MQL", "Accepted", "SQL"].map(|s| row[format!("{HISTORY}{s}")].clone())
+        };
+        let created = json!("2026-01-05T09:00:00.000+0000");
+        // Out of order, recycled and accepted again, a stage skipped (no
+        // SQL... then SQL without Accepted on another lead).
+        let t = trail(&[
+            change("2026-01-07T10:00:00.000+0000", "Recycled", "Accepted"),
+            change("2026-01-06T10:00:00.000+0000", "MQL", "Accepted"),
+            change("2026-01-05T12:00:00.000+0000", "Open", "MQL"),
+            change("2026-01-06T11:00:00.000+0000", "Accepted", "Recycled"),
+        ]);
+        assert_eq!(
+            stamped("Accepted", Some(&t)),
+            [
+                json!("2026-01-05T12:00:00.000+0000"),
+                json!("2026-01-06T10:00:00.000+0000"),
+                Value::Null
+            ]
+        );
+        // Created an MQL: its first change's OldValue says so.
+        let t = trail(&[change("2026-01-09T08:00:00.000+0000", "MQL", "SQL")]);
+        assert_eq!(
+            stamped("SQL", Some(&t)),
+            [
+                created.clone(),
+                Value::Null,
+                json!("2026-01-09T08:00:00.000+0000")
+            ]
+        );
+        // No change recorded: created with the Status it has, or never in one.
+        assert_eq!(
+            stamped("MQL", None),
+            [created.clone(), Value::Null, Value::Null]
+        );
+        assert_eq!(
+            stamped("Open", None),
+            [Value::Null, Value::Null, Value::Null]
+        );
+    }
 
     #[test]
     fn limit_info_and_literals() {

@@ -12,7 +12,10 @@
 //! It reads the SOQL revalign writes: `SELECT Id FROM Organization` (the org
 //! id), `SELECT <fields> FROM <object>`, with
 //! `WHERE SystemModstamp >= <datetime>` or `WHERE IsDeleted = true AND
-//! SystemModstamp >= <datetime>`.
+//! SystemModstamp >= <datetime>`; `SELECT ... FROM LeadHistory WHERE Field =
+//! '<field>'`, optionally `AND LeadId IN ('<id>', ...)` (history rows: `Id`,
+//! `LeadId`, `Field`, `OldValue`, `NewValue`, `CreatedDate`; `OldValue` and
+//! `NewValue` cannot be filtered on, as in Salesforce).
 //!
 //! Its includer declares `tests/fake/http.rs` as the module `http` beside it.
 #![allow(dead_code)] // the tests and the benchmark each take a subset
@@ -69,6 +72,8 @@ pub struct Served {
 pub struct Org {
     pub leads: Vec<Rec>,
     pub opportunities: Vec<Rec>,
+    /// Field history of leads (`LeadHistory`).
+    pub history: Vec<Rec>,
     pub faults: VecDeque<Fault>,
     pub served: Vec<Served>,
     /// The org id (`SELECT Id FROM Organization`).
@@ -238,10 +243,10 @@ fn answer(o: &mut Org, path: &str, soql: Option<&str>) -> (u16, Value) {
         }
         _ => return error(400, "MALFORMED_QUERY", "unexpected request"),
     };
-    let recs = if found.object == "Lead" {
-        &o.leads
-    } else {
-        &o.opportunities
+    let recs = match found.object.as_str() {
+        "Lead" => &o.leads,
+        "LeadHistory" => &o.history,
+        _ => &o.opportunities,
     };
     let page: Vec<Value> = if found.object == "Organization" {
         vec![json!({"attributes": {"type": "Organization"}, "Id": o.org_id})]
@@ -295,6 +300,7 @@ fn run(o: &Org, soql: &str, all: bool) -> Result<Found, (u16, Value)> {
     let recs = match object {
         "Lead" => &o.leads,
         "Opportunity" => &o.opportunities,
+        "LeadHistory" => return history(o, fields, filter),
         "Organization" if fields == "Id" && filter.is_empty() => {
             return Ok(Found {
                 object: object.into(),
@@ -362,6 +368,121 @@ fn run(o: &Org, soql: &str, all: bool) -> Result<Found, (u16, Value)> {
     })
 }
 
+/// A query of `LeadHistory`: `WHERE Field = '<f>'` and maybe
+/// `AND LeadId IN ('<id>', ...)`.
+fn history(o: &Org, fields: &str, filter: &str) -> Result<Found, (u16, Value)> {
+    let malformed = |m: &str| error(400, "MALFORMED_QUERY", m);
+    let fields: Vec<String> = fields.split(", ").map(String::from).collect();
+    let known = [
+        "Id",
+        "LeadId",
+        "Field",
+        "OldValue",
+        "NewValue",
+        "CreatedDate",
+    ];
+    if let Some(f) = fields.iter().find(|f| !known.contains(&f.as_str())) {
+        return Err(error(
+            400,
+            "INVALID_FIELD",
+            &format!("No such column '{f}' on entity 'LeadHistory'."),
+        ));
+    }
+    let (field, ids) = match filter.split_once(" AND ") {
+        Some((f, ids)) => (f, Some(ids)),
+        None => (filter, None),
+    };
+    if filter.contains("OldValue") || filter.contains("NewValue") {
+        return Err(error(
+            400,
+            "INVALID_FIELD",
+            "field 'NewValue' can not be filtered in a query call",
+        ));
+    }
+    let field = field
+        .strip_prefix("Field = '")
+        .and_then(|f| f.strip_suffix('\''))
+        .ok_or_else(|| malformed("unexpected WHERE"))?;
+    let ids: Option<BTreeSet<&str>> = match ids {
+        None => None,
+        Some(list) => {
+            let list = list
+                .strip_prefix("LeadId IN (")
+                .and_then(|l| l.strip_suffix(')'))
+                .ok_or_else(|| malformed("unexpected AND"))?;
+            let mut set = BTreeSet::new();
+            for id in list.split(", ") {
+                let id = id
+                    .strip_prefix('\'')
+                    .and_then(|i| i.strip_suffix('\''))
+                    .ok_or_else(|| malformed("unquoted id"))?;
+                set.insert(id);
+            }
+            Some(set)
+        }
+    };
+    let at = o
+        .history
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.fields["Field"] == json!(field))
+        .filter(|(_, h)| {
+            ids.as_ref()
+                .is_none_or(|ids| ids.contains(h.fields["LeadId"].as_str().unwrap_or("")))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    Ok(Found {
+        object: "LeadHistory".into(),
+        fields,
+        at,
+    })
+}
+
+/// The Status values Acme's stage times are written as in the history.
+pub const STATUSES: [(&str, &str); 3] = [
+    ("mql", "Marketing Qualified"),
+    ("sal", "Accepted"),
+    ("sql", "Sales Qualified"),
+];
+
+/// A lead's Status history made from its stage times (`created`, then
+/// each `(time, status)`; epoch milliseconds): the Status it was created
+/// with (`Open - Not Contacted`, or the first stage's when entered at
+/// creation), one change per entry, and the Status it has now. `n` numbers
+/// the change rows' ids.
+pub fn trail(
+    lead: &str,
+    created: i64,
+    mut entries: Vec<(i64, &str)>,
+    n: &mut usize,
+) -> (Vec<Rec>, String) {
+    entries.sort_by_key(|(t, _)| *t);
+    let mut status = "Open - Not Contacted".to_string();
+    let mut rows = Vec::new();
+    for (k, (at, new)) in entries.into_iter().enumerate() {
+        if k == 0 && at <= created {
+            status = new.to_string();
+            continue;
+        }
+        *n += 1;
+        let mut fields = Map::new();
+        fields.insert("LeadId".into(), json!(lead));
+        fields.insert("Field".into(), json!("Status"));
+        fields.insert("OldValue".into(), json!(status));
+        fields.insert("NewValue".into(), json!(new));
+        fields.insert("CreatedDate".into(), datetime(at));
+        rows.push(Rec {
+            id: format!("017{n:012}"),
+            fields,
+            modstamp: at,
+            deleted: false,
+        });
+        status = new.to_string();
+    }
+    (rows, status)
+}
+
 /// Acme's export (`examples/acme/data`) as Leads and Opportunities: custom
 /// fields named after the export's columns (`mql_at__c`, `segment__c`),
 /// times in Salesforce's format, numbers and flags as JSON numbers and
@@ -415,10 +536,55 @@ pub fn acme(modstamp: i64) -> Org {
             })
             .collect()
     };
-    let leads = read("leads.csv", "00Q", &|h| match h {
+    let mut leads = read("leads.csv", "00Q", &|h| match h {
         "created_at" => "CreatedDate".into(),
         other => format!("{other}__c"),
     });
+    // The Status history, from the stage times: every 40th accepted lead
+    // is recycled an hour after acceptance and accepted again an hour
+    // later (its first acceptance counts); every 10th lead has a Rating
+    // change whose value reads like a Status (not a Status change).
+    let ms = |v: &Value| {
+        v.as_str()
+            .and_then(|t| t.replace("+0000", "Z").parse::<jiff::Timestamp>().ok())
+            .map(|t| t.as_millisecond())
+    };
+    let mut history = Vec::new();
+    let mut n = 0;
+    for (i, lead) in leads.iter_mut().enumerate() {
+        // (One Acme lead has no creation time.)
+        let created = ms(&lead.fields["CreatedDate"]).unwrap_or(i64::MIN);
+        let mut entries: Vec<(i64, &str)> = STATUSES
+            .iter()
+            .filter_map(|(stage, status)| {
+                Some((ms(&lead.fields[&format!("{stage}_at__c")])?, *status))
+            })
+            .collect();
+        if let Some(&(sal, _)) = entries.iter().find(|(_, s)| *s == "Accepted")
+            && i % 40 == 0
+        {
+            entries.push((sal + 3_600_000, "Recycled"));
+            entries.push((sal + 7_200_000, "Accepted"));
+        }
+        let (rows, status) = trail(&lead.id, created, entries, &mut n);
+        history.extend(rows);
+        lead.fields.insert("Status".into(), json!(status));
+        if i % 10 == 0 {
+            n += 1;
+            let mut fields = Map::new();
+            fields.insert("LeadId".into(), json!(lead.id));
+            fields.insert("Field".into(), json!("Rating"));
+            fields.insert("OldValue".into(), json!("Accepted"));
+            fields.insert("NewValue".into(), json!("Marketing Qualified"));
+            fields.insert("CreatedDate".into(), datetime(created.max(0) + 1_000));
+            history.push(Rec {
+                id: format!("017{n:012}"),
+                fields,
+                modstamp: created,
+                deleted: false,
+            });
+        }
+    }
     let mut opportunities = read("deals.csv", "006", &|h| match h {
         "created_at" => "CreatedDate".into(),
         "won" => "IsWon".into(),
@@ -437,5 +603,8 @@ pub fn acme(modstamp: i64) -> Org {
             o.fields.insert("IsWon".into(), json!(false));
         }
     }
-    Org::new(leads, opportunities)
+    Org {
+        history,
+        ..Org::new(leads, opportunities)
+    }
 }
