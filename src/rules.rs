@@ -272,6 +272,7 @@ impl<'a> Ctx<'a> {
                 ("refresh_token_env", v.refresh_token_env.is_some()),
                 ("token_url", v.token_url.is_some()),
                 ("owner_teams", !v.owner_teams.is_empty()),
+                ("fetch", v.fetch.is_some()),
                 ("base_url", v.base_url.is_some()),
                 ("timeout", v.timeout.is_some()),
             ];

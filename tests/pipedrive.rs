@@ -335,3 +335,146 @@ fn acme_from_the_leads_inbox_equals_the_export_through_shifts_and_incrementally(
         "{out}"
     );
 }
+
+/// The latest time among a record's fields: when a CRM last modified it.
+fn last_event(r: &Rec) -> i64 {
+    r.fields
+        .values()
+        .filter_map(|v| v.as_str()?.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_millisecond())
+        .max()
+        .unwrap_or(0)
+}
+
+/// `check` of the Acme alignment at `dir` on `source` for `--period`,
+/// `--last`, `--as-of` as given: the exit code, the numbers, stderr.
+fn check_periods(
+    dir: &Path,
+    source: &str,
+    period: &str,
+    last: &str,
+    as_of: &str,
+) -> (i32, Vec<String>, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_revalign"));
+    cmd.args([
+        "check", ".", "--format", "json", "--period", period, "--last", last, "--as-of", as_of,
+        "--source", source,
+    ])
+    .current_dir(dir)
+    .env_clear()
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    .env("PIPEDRIVE_TOKEN", TOKEN);
+    let out = cmd.output().expect("run revalign");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    (
+        out.status.code().unwrap_or(-1),
+        numbers(&doc),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The floor a cache's description names.
+fn floor(dir: &Path, object: &str) -> Option<String> {
+    let meta = std::fs::read_to_string(
+        dir.join(".revalign/cache/pipedrive")
+            .join(format!("{object}.meta.json")),
+    )
+    .expect("meta");
+    let meta: serde_json::Value = serde_json::from_str(&meta).expect("meta json");
+    meta["floor"].as_str().map(String::from)
+}
+
+#[test]
+fn fetch_periods_fetches_only_records_modified_since_the_periods_began() {
+    let mut acme = fake::acme(0, 40);
+    // Each record last modified at its last event, as a CRM keeps it.
+    for r in acme.persons.iter_mut().chain(acme.deals.iter_mut()) {
+        r.updated = last_event(r);
+    }
+    let company = Arc::new(Mutex::new(acme));
+    let base = serve(Arc::clone(&company));
+    let dir = alignment_with(&base, "fetch = \"periods\"\n");
+
+    // October 2026 and the month before: the earliest window is FY2026
+    // (Acme's fiscal year starts in February, in New York).
+    let fy2026 = "2026-02-01T05:00:00Z";
+    let (code, api, stderr) = check_periods(dir.path(), "pipedrive", "2026-10", "2", "2026-11-01");
+    assert_eq!(code, 1, "{stderr}");
+    let (_, csv, _) = check_periods(dir.path(), "crm_export", "2026-10", "2", "2026-11-01");
+    assert_eq!(api, csv);
+    assert!(
+        stderr.contains(&format!(
+            "persons: fetching the records modified since {fy2026} (the checked periods' start)"
+        )),
+        "{stderr}"
+    );
+    let since = fy2026
+        .parse::<jiff::Timestamp>()
+        .expect("time")
+        .as_millisecond();
+    let (persons, deals) = cached(dir.path());
+    {
+        let c = company.lock().expect("company");
+        let want = |recs: &[Rec]| recs.iter().filter(|r| r.updated >= since).count();
+        assert_eq!(persons.lines().count(), want(&c.persons));
+        assert_eq!(deals.lines().count(), want(&c.deals));
+        assert!(persons.lines().count() < 40_000, "a part of the 48,000");
+        assert!(
+            c.served
+                .iter()
+                .filter(|s| s.path.starts_with("/api/v2/"))
+                .all(|s| s.query.contains(&("updated_since".into(), fy2026.into())))
+        );
+    }
+    assert_eq!(floor(dir.path(), "persons").as_deref(), Some(fy2026));
+
+    // June 2025 (FY2025 from February 2025): the records modified in
+    // between are fetched, and the cache holds from the new floor on.
+    let fy2025 = "2025-02-01T05:00:00Z";
+    let (_, api, stderr) = check_periods(dir.path(), "pipedrive", "2025-06", "1", "2025-07-01");
+    let (_, csv, _) = check_periods(dir.path(), "crm_export", "2025-06", "1", "2025-07-01");
+    assert_eq!(api, csv);
+    assert!(
+        stderr.contains(&format!("persons: fetching the records modified since {fy2025} (the checked periods' start; the cache begins at {fy2026})")),
+        "{stderr}"
+    );
+    assert_eq!(floor(dir.path(), "persons").as_deref(), Some(fy2025));
+    let since = fy2025
+        .parse::<jiff::Timestamp>()
+        .expect("time")
+        .as_millisecond();
+    let want = {
+        let c = company.lock().expect("company");
+        c.persons.iter().filter(|r| r.updated >= since).count()
+    };
+    // (All but the one Acme lead with no time at all.)
+    assert_eq!(cached(dir.path()).0.lines().count(), want);
+    assert_eq!(want, 47_999);
+
+    // October again: the cache covers it; only changes are asked for.
+    let before = company.lock().expect("company").served.len();
+    let (_, api, _) = check_periods(dir.path(), "pipedrive", "2026-10", "2", "2026-11-01");
+    assert_eq!(api, csv_october(dir.path()));
+    assert_eq!(floor(dir.path(), "persons").as_deref(), Some(fy2025));
+    assert_eq!(
+        company.lock().expect("company").served.len() - before,
+        4,
+        "the company, persons, deals, deleted deals"
+    );
+
+    // Every record wanted again: a cache with a floor is fetched whole.
+    let manifest = dir.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, text.replace("fetch = \"periods\"\n", "")).expect("write");
+    let (_, api, stderr) = check_periods(dir.path(), "pipedrive", "2026-10", "2", "2026-11-01");
+    assert_eq!(api, csv_october(dir.path()));
+    assert!(
+        stderr.contains(&format!("persons: fetching every record again: it holds only the records modified since {fy2025}, and every record is needed now")),
+        "{stderr}"
+    );
+    assert_eq!(floor(dir.path(), "persons"), None);
+}
+
+fn csv_october(dir: &Path) -> Vec<String> {
+    check_periods(dir, "crm_export", "2026-10", "2", "2026-11-01").1
+}

@@ -285,6 +285,11 @@ impl Engine {
                 error: None,
             });
         }
+        need.since = requests
+            .iter()
+            .flat_map(|r| &r.windows)
+            .map(|w| w.start)
+            .min();
         let owner_field = explain.map(|(i, _)| {
             if plans.get(i).is_some_and(|p| p.on_deals) {
                 need.deal_fields.add("owner", FieldType::Text)
@@ -305,6 +310,7 @@ impl Engine {
     /// Also judges lead-definition conformance in the same pass over the leads.
     pub fn with_drift(mut self, spec: &DriftSpec) -> Engine {
         self.drift = Some(drift::Drift::new(spec, &mut self.need));
+        self.need.since = Some(self.need.since.map_or(spec.start, |s| s.min(spec.start)));
         self
     }
 
@@ -390,6 +396,15 @@ impl Engine {
                 source.deals(&need, &mut refs)
             });
         }
+        // A source holding only the records with an event since some time
+        // holds every record of the time since: the span reaches back to it.
+        let reach = |span: Option<(Millis, Millis)>, deals: bool| {
+            span.map(|(lo, hi)| match source.complete_from(deals) {
+                Some(from) => (lo.min(from), hi),
+                None => (lo, hi),
+            })
+        };
+        let (lead_span, deal_span) = (reach(lead_span, false), reach(deal_span, true));
         let mut explained = Vec::new();
         let values = self
             .plans
@@ -781,6 +796,69 @@ pub fn percentile(values: &mut [f64], q: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One lead that entered `mql` at 2,000 ms; complete from `from`.
+    struct OneLead {
+        from: Option<Millis>,
+    }
+
+    impl DataSource for OneLead {
+        fn leads(
+            &self,
+            need: &Need,
+            sinks: &mut [&mut LeadSink<'_>],
+        ) -> Result<Streamed, SourceError> {
+            assert_eq!(need.stages, ["mql"]);
+            let mut lead = Lead {
+                id: "1".into(),
+                created: Some(2_000),
+                stages: vec![Some(2_000)],
+                ..Lead::default()
+            };
+            (sinks[0])(&mut lead);
+            Ok(Streamed::Done(Stream::default()))
+        }
+        fn deals(&self, _: &Need, _: &mut [&mut DealSink<'_>]) -> Result<Streamed, SourceError> {
+            Ok(Streamed::Done(Stream::default()))
+        }
+        fn complete_from(&self, deals: bool) -> Option<Millis> {
+            self.from.filter(|_| !deals)
+        }
+    }
+
+    #[test]
+    fn a_source_complete_from_a_time_reaches_the_span_back_to_it() {
+        let metric: Metric = toml::from_str(
+            "id = \"mqls\"\nname = \"MQLs\"\nunit = \"count\"\nowners = [\"marketing\"]\nkind = \"stage_count\"\nstage = \"mql\"\n",
+        )
+        .expect("metric");
+        let day = jiff::civil::date(1970, 1, 1);
+        let window = |start: Millis, end: Millis| Window {
+            period: crate::model::Period::Week,
+            first: day,
+            after: day,
+            start,
+            end,
+            label: format!("{start}"),
+        };
+        // A quiet window before the only event, and the one holding it.
+        let requests = [Request {
+            metric,
+            windows: vec![window(1_500, 2_500), window(1_000, 1_500)],
+        }];
+        let engine = Engine::new(&requests, None, None, 10_000);
+        assert_eq!(
+            engine.need().since,
+            Some(1_000),
+            "the earliest window's start"
+        );
+        let seen = engine.run(&OneLead { from: None });
+        assert_eq!(seen.lead_span, Some((2_000, 2_000)));
+        let engine = Engine::new(&requests, None, None, 10_000);
+        let seen = engine.run(&OneLead { from: Some(1_000) });
+        assert_eq!(seen.lead_span, Some((1_000, 2_000)));
+        assert_eq!(seen.values[0][1].as_ref().map(|m| m.total), Ok(0));
+    }
 
     #[test]
     fn percentiles_interpolate() {

@@ -258,6 +258,12 @@ pub struct Source {
     /// instead of a date field in `columns`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stage_status: BTreeMap<String, String>,
+    /// API sources: which records to fetch: `all` (the default) or
+    /// `periods`, only those modified since the earliest checked period (or
+    /// drift span) began; a record not modified since has no event in it.
+    /// A later check of earlier periods fetches the records in between.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch: Option<FetchScope>,
     /// API sources: how long to wait for each answer (`30s`, the default;
     /// `2m`); a request that takes longer is retried a few times, then the
     /// source is an error.
@@ -288,9 +294,20 @@ impl Source {
             max_bad_rows: None,
             owner_teams: BTreeMap::new(),
             stage_status: BTreeMap::new(),
+            fetch: None,
             timeout: None,
         }
     }
+}
+
+/// Which records an API source fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FetchScope {
+    /// Every record (the default).
+    All,
+    /// The records modified since the earliest checked period began.
+    Periods,
 }
 
 /// The export a file source's column names follow.

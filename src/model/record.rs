@@ -86,6 +86,10 @@ pub struct Need {
     pub lead_fields: Fields,
     /// Deal fields used by filters, conditions and sums.
     pub deal_fields: Fields,
+    /// When the earliest window (or the drift span) begins: a record with
+    /// no event since counts nowhere, so a source may leave out records not
+    /// modified since (`fetch = "periods"`). `None`: every record.
+    pub since: Option<crate::model::calendar::Millis>,
 }
 
 /// A lead or contact.

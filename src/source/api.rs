@@ -98,6 +98,9 @@ pub struct Account {
     pub cache: PathBuf,
     /// `--refresh`, and where progress goes.
     pub fetch: Fetch,
+    /// `fetch = "periods"`: only the records modified since the checked
+    /// periods began.
+    pub periods: bool,
 }
 
 impl std::fmt::Debug for Account {
@@ -194,6 +197,7 @@ impl Account {
             timeout,
             cache: dir.join(".revalign").join("cache").join(id),
             fetch,
+            periods: s.fetch == Some(crate::model::manifest::FetchScope::Periods),
         })
     }
 
@@ -374,12 +378,19 @@ pub trait Api: Send + Sync {
     ) -> Result<BTreeSet<Key>, SourceError>;
 }
 
+/// A synced cache: the file source over it, and the floor of the leads'
+/// and of the deals' (`fetch = "periods"`).
+struct Synced {
+    files: FileSource,
+    floors: [Option<i64>; 2],
+}
+
 /// An API source read through its cache.
 pub struct Cached<A: Api> {
     api: A,
     /// The file source over the cache once synced, or why it could not be:
     /// synced once per check, a failure reported for leads and deals alike.
-    synced: Mutex<Option<Result<FileSource, SourceError>>>,
+    synced: Mutex<Option<Result<Synced, SourceError>>>,
 }
 
 impl<A: Api> std::fmt::Debug for Cached<A> {
@@ -404,20 +415,25 @@ impl<A: Api> Cached<A> {
         &self.api
     }
 
-    /// Brings the cache of one kind of record up to date; returns its file.
+    /// Brings the cache of one kind of record up to date; returns its file
+    /// and, when it holds only the records modified since some time (its
+    /// floor, `fetch = "periods"`), that time.
     fn sync(
         &self,
         http: &mut Http,
         account: &str,
         kind: Kind,
         need: &Need,
-    ) -> Result<PathBuf, SourceError> {
+    ) -> Result<(PathBuf, Option<i64>), SourceError> {
         let a = self.api.account();
         let object = self.api.object(kind);
         let fields = a.properties(kind, need);
         let cache = cache::Object::new(&a.cache, object, self.api.id_field());
         let started = jiff::Timestamp::now();
         http.server_time = None;
+        // The records needed: those modified since the checked periods
+        // began, or every one.
+        let wanted = if a.periods { need.since } else { None };
         let state = if a.fetch.refresh {
             State::Rebuild("--refresh was given".into())
         } else {
@@ -434,6 +450,7 @@ impl<A: Api> Cached<A> {
                 started.as_second() - t.as_second() > FULL_EVERY_DAYS * 86_400
             })
         };
+        let floor_of = |m: &Meta| m.floor.as_deref().map(millis_of);
         let meta = Meta {
             format: cache::FORMAT,
             vendor: a.vendor.kind.into(),
@@ -444,61 +461,111 @@ impl<A: Api> Cached<A> {
             fields: fields.clone(),
             synced_at: String::new(),
             full_at: String::new(),
+            floor: None,
             records: 0,
             bytes: 0,
             sha256: String::new(),
         };
+        // A cache from a later floor than needed lacks the records modified
+        // in between: with a floor wanted, they are fetched with the
+        // changes; with every record wanted, everything is fetched.
+        let state = match state {
+            State::Usable(old) if !stale(&old) => match (floor_of(&old), wanted) {
+                (Some(Some(f)), None) => State::Rebuild(format!(
+                    "it holds only the records modified since {}, and every record is needed now",
+                    stamp(f)
+                )),
+                (Some(None), _) => State::Rebuild("its floor is not a time".into()),
+                _ => State::Usable(old),
+            },
+            State::Usable(_) => State::Rebuild(format!(
+                "it was last fetched whole over {FULL_EVERY_DAYS} days ago"
+            )),
+            other => other,
+        };
         match state {
-            State::Usable(old) if !stale(&old) => {
-                let since = old
+            State::Usable(old) => {
+                let mut since = old
                     .synced_at
                     .parse::<jiff::Timestamp>()
                     .map(|t| t.as_millisecond() - OVERLAP_MINUTES * 60_000)
                     .unwrap_or(0);
+                let mut floor = floor_of(&old).flatten();
+                if let (Some(f), Some(w)) = (floor, wanted)
+                    && w < f
+                {
+                    a.progress_line(&format!(
+                        "{}: {object}: fetching the records modified since {} (the checked periods' start; the cache begins at {})",
+                        a.id,
+                        stamp(w),
+                        stamp(f)
+                    ));
+                    since = since.min(w);
+                    floor = Some(w);
+                }
                 let changed = self.api.changed(http, kind, &fields, since)?;
                 let removed = self.api.removed(http, kind, since)?;
                 let n = changed.len();
                 let meta = Meta {
                     synced_at: began(started, http),
                     full_at: old.full_at.clone(),
+                    floor: floor.map(stamp),
                     ..meta
                 };
                 let (meta, dropped) = cache.merge(changed, &removed, meta, &old)?;
                 a.progress_line(&format!(
                     "{}: {object}: {n} changed since {}, {dropped} removed; {} cached",
-                    a.id, old.synced_at, meta.records
+                    a.id,
+                    stamp(since),
+                    meta.records
                 ));
+                Ok((cache.data, floor))
             }
             state => {
                 let why = match state {
-                    State::Empty => None,
-                    State::Usable(_) => Some(format!(
-                        "it was last fetched whole over {FULL_EVERY_DAYS} days ago"
-                    )),
                     State::Rebuild(why) => Some(why),
+                    State::Empty | State::Usable(_) => None,
                 };
-                if let Some(why) = why {
-                    a.progress_line(&format!(
-                        "{}: {object}: fetching every record again: {why}",
-                        a.id
-                    ));
+                let whom = match wanted {
+                    Some(w) => format!(
+                        "fetching the records modified since {} (the checked periods' start)",
+                        stamp(w)
+                    ),
+                    None => "fetching every record".to_string(),
+                };
+                match &why {
+                    Some(why) => {
+                        a.progress_line(&format!("{}: {object}: {whom} again: {why}", a.id))
+                    }
+                    None if wanted.is_some() => {
+                        a.progress_line(&format!("{}: {object}: {whom}", a.id));
+                    }
+                    None => {}
                 }
                 let mut out = cache.writer()?;
-                self.api.everything(http, kind, &fields, &mut out)?;
+                match wanted {
+                    Some(w) => {
+                        for (id, row) in self.api.changed(http, kind, &fields, w)? {
+                            out.push(&id, &row)?;
+                        }
+                    }
+                    None => self.api.everything(http, kind, &fields, &mut out)?,
+                }
                 let began = began(started, http);
                 out.finish(Meta {
                     synced_at: began.clone(),
                     full_at: began,
+                    floor: wanted.map(stamp),
                     ..meta
                 })?;
+                Ok((cache.data, wanted))
             }
         }
-        Ok(cache.data)
     }
 
     /// Brings both kinds (each only if needed) up to date and opens the
     /// cache as files.
-    fn sync_all(&self, need: &Need) -> Result<FileSource, SourceError> {
+    fn sync_all(&self, need: &Need) -> Result<Synced, SourceError> {
         let a = self.api.account();
         let mut http = self.api.client(a.auth()?)?;
         let account = self.api.account_id(&mut http)?;
@@ -516,15 +583,21 @@ impl<A: Api> Cached<A> {
             }
         }
         source.time_zone = a.time_zone.clone();
+        let mut floors = [None, None];
         if need.leads {
-            let leads = self.sync(&mut http, &account, Kind::Leads, need)?;
+            let (leads, floor) = self.sync(&mut http, &account, Kind::Leads, need)?;
             source.leads = Some(leads.display().to_string());
+            floors[0] = floor;
         }
         if need.deals {
-            let deals = self.sync(&mut http, &account, Kind::Deals, need)?;
+            let (deals, floor) = self.sync(&mut http, &account, Kind::Deals, need)?;
             source.deals = Some(deals.display().to_string());
+            floors[1] = floor;
         }
-        FileSource::new(&a.id, &source, Path::new(""), &a.org_tz)
+        Ok(Synced {
+            files: FileSource::new(&a.id, &source, Path::new(""), &a.org_tz)?,
+            floors,
+        })
     }
 
     fn with<T>(&self, need: &Need, read: impl FnOnce(&FileSource) -> T) -> Result<T, SourceError> {
@@ -539,7 +612,7 @@ impl<A: Api> Cached<A> {
         })?;
         let files = synced.get_or_insert_with(|| self.sync_all(need));
         match files {
-            Ok(f) => Ok(read(f)),
+            Ok(f) => Ok(read(&f.files)),
             Err(e) => Err(e.clone()),
         }
     }
@@ -610,6 +683,14 @@ impl Teams<'_> {
 }
 
 impl<A: Api> DataSource for Cached<A> {
+    fn complete_from(&self, deals: bool) -> Option<crate::model::calendar::Millis> {
+        let synced = self.synced.lock().ok()?;
+        match synced.as_ref()? {
+            Ok(s) => s.floors[usize::from(deals)],
+            Err(_) => None,
+        }
+    }
+
     fn leads(&self, need: &Need, sinks: &mut [&mut LeadSink<'_>]) -> Result<Streamed, SourceError> {
         let Some((at, teams)) = self.teams(&need.lead_fields) else {
             return self.with(need, |f| f.leads(need, sinks))?;
@@ -653,6 +734,20 @@ impl<A: Api> DataSource for Cached<A> {
         self.report(teams);
         out
     }
+}
+
+/// A time in epoch milliseconds as RFC 3339 UTC.
+fn stamp(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_string()
+}
+
+/// An RFC 3339 time in epoch milliseconds (`None`: not a time).
+fn millis_of(t: &str) -> Option<i64> {
+    t.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_millisecond())
 }
 
 /// When a sync began: by this machine's clock or the API's, whichever is

@@ -26,8 +26,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::SourceError;
 
-/// The layout version; a cache of another is rebuilt.
-pub const FORMAT: u32 = 1;
+/// The layout version; a cache of another is rebuilt. (2: `floor`.)
+pub const FORMAT: u32 = 2;
 
 /// A record id, ordered as numbers when both are digits (HubSpot's and
 /// Pipedrive's ids), else as text (Salesforce's). The cache is keyed on the
@@ -87,6 +87,10 @@ pub struct Meta {
     pub synced_at: String,
     /// When the last fetch of every record began.
     pub full_at: String,
+    /// `fetch = "periods"`: the cache holds the records modified since this
+    /// time (UTC, RFC 3339), and no others; absent: every record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<String>,
     /// Rows in the file.
     pub records: u64,
     /// Bytes in the file.
@@ -528,6 +532,7 @@ mod tests {
             fields: fields.to_vec(),
             synced_at: "2026-11-01T00:00:00Z".into(),
             full_at: "2026-11-01T00:00:00Z".into(),
+            floor: None,
             records: 0,
             bytes: 0,
             sha256: String::new(),

@@ -54,6 +54,14 @@ pub trait DataSource: Sync {
     fn pushdown(&self) -> Option<&dyn crate::engine::Pushdown> {
         None
     }
+    /// A source that holds only the records with an event since some time
+    /// (an API cache fetched for the checked periods, `fetch = "periods"`)
+    /// holds every record of the time since: that time, for leads or
+    /// `deals`, once they were streamed. `None`: it holds every record.
+    fn complete_from(&self, deals: bool) -> Option<crate::model::calendar::Millis> {
+        let _ = deals;
+        None
+    }
 }
 
 /// What a source read.
