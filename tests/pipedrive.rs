@@ -478,3 +478,78 @@ fn fetch_periods_fetches_only_records_modified_since_the_periods_began() {
 fn csv_october(dir: &Path) -> Vec<String> {
     check_periods(dir, "crm_export", "2026-10", "2", "2026-11-01").1
 }
+
+#[test]
+fn oauth_access_is_renewed_with_a_basic_client_and_rotated_refresh_tokens() {
+    let secret = "pd-client-secret-0000";
+    let first = "pd-oauth-refresh-0000";
+    let company = Arc::new(Mutex::new(fake::acme(UPDATED, 40)));
+    // Access lives 2 seconds; every renewal rotates the refresh token and
+    // the old one is refused from then on.
+    company.lock().expect("company").app = Some(fake::App {
+        client_id: "revalign-test-app".into(),
+        client_secret: secret.into(),
+        refresh_token: first.into(),
+        lives: Duration::from_secs(2),
+    });
+    let base = serve(Arc::clone(&company));
+    let dir = alignment_with(&base, &format!("token_url = \"{base}/oauth/token\"\n"));
+    let manifest = dir.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        text.replace(
+            "token_env = \"PIPEDRIVE_TOKEN\"",
+            "client_id_env = \"PD_CLIENT_ID\"\nclient_secret_env = \"PD_CLIENT_SECRET\"\nrefresh_token_env = \"PD_REFRESH_TOKEN\"",
+        ),
+    )
+    .expect("write");
+    let run = |refresh: &str| {
+        let env = [
+            ("PD_CLIENT_ID", "revalign-test-app"),
+            ("PD_CLIENT_SECRET", secret),
+            ("PD_REFRESH_TOKEN", refresh),
+        ];
+        let out = common::check_api(
+            dir.path(),
+            "pipedrive",
+            &env,
+            &["--refresh"],
+            &[secret, first, TOKEN],
+        );
+        // Every token issued during the run: not in the output, not in the cache.
+        let (persons, deals) = cached(dir.path());
+        let written = format!("{}{}{persons}{deals}", out.1, out.2);
+        let c = company.lock().expect("company");
+        for token in c.issued.iter().map(|(t, _)| t).chain(&c.refresh_tokens) {
+            assert!(!written.contains(token.as_str()), "{token} written");
+        }
+        out
+    };
+    let (_, csv, _) = common::check_api(dir.path(), "crm_export", &[], &[], &[]);
+    let (code, api, stderr) = run(first);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(numbers(&api), numbers(&csv));
+    assert!(
+        stderr.contains("pipedrive: Pipedrive gave a new refresh token; it served this run and is kept nowhere. If PD_REFRESH_TOKEN stops being accepted"),
+        "{stderr}"
+    );
+    {
+        let c = company.lock().expect("company");
+        // About five seconds of fetching: renewed before each token ran out,
+        // each renewal with the refresh token the last one gave.
+        assert!(c.issued.len() >= 3, "{}", c.issued.len());
+        assert!(c.served.iter().all(|s| s.status != 401));
+        assert_eq!(c.secret_in_form, 0, "the client goes in the Basic header");
+    }
+
+    // The first refresh token was rotated away: refused, an error naming the
+    // variables, and nothing counted.
+    let (code, doc, _) = run(first);
+    assert_eq!(code, 3);
+    common::assert_all_errors(
+        &doc,
+        "Pipedrive refused the OAuth credentials in PD_CLIENT_ID, PD_CLIENT_SECRET and PD_REFRESH_TOKEN (HTTP 400 invalid_grant: Invalid refresh token)",
+        "authorize the app again and export the new one",
+    );
+}

@@ -594,6 +594,17 @@ impl<A: Api> Cached<A> {
             source.deals = Some(deals.display().to_string());
             floors[1] = floor;
         }
+        if http.rotated
+            && let Credentials::OAuth {
+                refresh_token: Some(env),
+                ..
+            } = &a.credentials
+        {
+            a.progress_line(&format!(
+                "{}: {} gave a new refresh token; it served this run and is kept nowhere. If {} stops being accepted, authorize the app again and export the new one in {env}",
+                a.id, a.vendor.name, env
+            ));
+        }
         Ok(Synced {
             files: FileSource::new(&a.id, &source, Path::new(""), &a.org_tz)?,
             floors,

@@ -239,6 +239,9 @@ pub struct Http {
     auth: Auth,
     /// Access tokens obtained (OAuth).
     pub renewals: u32,
+    /// The token endpoint gave a new refresh token (OAuth): it served the
+    /// run, and is not kept.
+    pub rotated: bool,
     /// The server's clock (its `Date` header) at the first answer since it
     /// was last cleared: a sync's start by the clock the API's timestamps
     /// are written in.
@@ -299,6 +302,7 @@ impl Http {
             rate,
             auth,
             renewals: 0,
+            rotated: false,
             server_time: None,
         })
     }
@@ -330,7 +334,7 @@ impl Http {
                 .join(": ");
             SourceError::new(
                 format!("{vendor} refused the OAuth credentials in {names} ({status} {why})"),
-                "check the app's client id and secret, and that the refresh token was issued to that app and not revoked",
+                "check the app's client id and secret, and that the refresh token was issued to that app and not revoked (nor replaced: where the provider rotates refresh tokens, authorize the app again and export the new one)",
             )
         };
         let mut last = String::new();
@@ -368,8 +372,10 @@ impl Http {
                         // (it is never written anywhere).
                         if let Some(r) = v["refresh_token"].as_str()
                             && let Some(f) = o.form.iter_mut().find(|(k, _)| *k == "refresh_token")
+                            && f.1 != r
                         {
                             f.1 = r.to_string();
+                            self.rotated = true;
                         }
                         o.access = Some(access.to_string());
                         self.renewals += 1;

@@ -9,6 +9,10 @@
 //! top-level keys, `limit` up to 500, `start` offsets, `sort` (`add_time`,
 //! `update_time`, `id`, each `ASC` or `DESC`, comma-separated; by creation
 //! when not given) and `additional_data.pagination`.
+//! `POST /oauth/token` renews OAuth access as Pipedrive does: the client in
+//! a Basic header, `grant_type=refresh_token`, a new refresh token each
+//! time (the old one refused from then on); API requests then carry
+//! `Authorization: Bearer <access token>`.
 //!
 //! Its includer declares `tests/fake/http.rs` as the module `http` beside it.
 #![allow(dead_code)] // the tests and the benchmark each take a subset
@@ -59,6 +63,16 @@ pub struct Served {
     pub fault: Option<Fault>,
 }
 
+/// An OAuth app: its client, the refresh token valid now, how long access
+/// tokens live.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+    pub lives: Duration,
+}
+
 /// The leads' count, the sum of their update times, the deleted count.
 type Fingerprint = (usize, i64, usize);
 
@@ -75,6 +89,14 @@ pub struct Company {
     pub burst: usize,
     /// The company id of the token's user (`GET /v1/users/me`).
     pub company: u64,
+    /// `POST /oauth/token`.
+    pub app: Option<App>,
+    /// Tokens issued: access tokens with when they expire, refresh tokens.
+    pub issued: Vec<(String, Instant)>,
+    pub refresh_tokens: Vec<String>,
+    /// Requests to the token endpoint that carried the client secret in
+    /// the form instead of the Basic header.
+    pub secret_in_form: usize,
     recent: VecDeque<Instant>,
     /// The leads' last order: its sort, a fingerprint of the leads, and
     /// the positions (sorting 48,000 leads for every page is slow).
@@ -98,14 +120,22 @@ pub fn serve(company: Arc<Mutex<Company>>) -> String {
 fn handle(request: http::Request, company: &Mutex<Company>) -> http::Reply {
     let (path, query) = http::split_target(&request.target);
     let mut c = company.lock().expect("company");
+    if path == "/oauth/token" {
+        return token(&mut c, &request);
+    }
     let now = Instant::now();
     let window = Duration::from_secs(2);
     while c.recent.front().is_some_and(|t| now - *t >= window) {
         c.recent.pop_front();
     }
     let token = request.header("x-api-token").unwrap_or("");
+    let bearer = request.auth.strip_prefix("Bearer ").unwrap_or("");
+    let live = c
+        .issued
+        .iter()
+        .any(|(t, until)| t == bearer && now < *until);
     let mut headers = String::new();
-    let (status, body, fault) = if token != TOKEN {
+    let (status, body, fault) = if token != TOKEN && !live {
         (
             401,
             json!({"success": false, "error": "unauthorized access", "errorCode": 401}),
@@ -236,6 +266,51 @@ fn list(c: &Company, path: &str, query: &[(String, String)]) -> (u16, Value) {
     (
         200,
         json!({"success": true, "data": page, "additional_data": {"next_cursor": next}}),
+    )
+}
+
+/// POST /oauth/token: the client in a Basic header, a refresh token for
+/// access and a new refresh token.
+fn token(c: &mut Company, request: &http::Request) -> http::Reply {
+    use base64::Engine as _;
+    let form = request.form();
+    let f = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let Some(app) = c.app.clone() else {
+        return http::Reply::json(404, json!({"success": false, "error": "no app"}));
+    };
+    if f("client_secret").is_some() {
+        c.secret_in_form += 1;
+    }
+    let client = request
+        .auth
+        .strip_prefix("Basic ")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    if request.method != "POST"
+        || client != Some(format!("{}:{}", app.client_id, app.client_secret))
+    {
+        return http::Reply::json(
+            401,
+            json!({"success": false, "error": "invalid_client", "message": "Invalid client credentials"}),
+        );
+    }
+    if f("grant_type") != Some("refresh_token") || f("refresh_token") != Some(&app.refresh_token) {
+        return http::Reply::json(
+            400,
+            json!({"success": false, "error": "invalid_grant", "message": "Invalid refresh token"}),
+        );
+    }
+    let n = c.issued.len() + 1;
+    let access = format!("pd-oauth-access-{n:04}");
+    let refresh = format!("pd-oauth-refresh-{n:04}");
+    c.issued.push((access.clone(), Instant::now() + app.lives));
+    c.refresh_tokens.push(refresh.clone());
+    if let Some(a) = &mut c.app {
+        a.refresh_token = refresh.clone();
+    }
+    http::Reply::json(
+        200,
+        json!({"access_token": access, "token_type": "Bearer", "refresh_token": refresh, "scope": "base,deals:read,contacts:read,leads:read", "expires_in": app.lives.as_secs(), "api_domain": "https://acme.pipedrive.com"}),
     )
 }
 
