@@ -159,8 +159,9 @@ fn acme_from_hubspot_equals_the_export_through_faults() {
         Some("*")
     );
 
-    // Run again: nothing changed, so per kind one search for what changed
-    // and one page of archived records; the same numbers.
+    // Run again: nothing changed, so per kind one search for what changed,
+    // one page of archived records and a count (a search for one record);
+    // the same numbers.
     let before = hub.lock().expect("hub").served.len();
     let (_, again, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
     assert_eq!(numbers(&again), numbers(&csv), "{stderr}");
@@ -176,8 +177,10 @@ fn acme_from_hubspot_equals_the_export_through_faults() {
             "GET /account-info/v3/details",
             "POST /crm/v3/objects/contacts/search",
             "GET /crm/v3/objects/contacts",
+            "POST /crm/v3/objects/contacts/search",
             "POST /crm/v3/objects/deals/search",
             "GET /crm/v3/objects/deals",
+            "POST /crm/v3/objects/deals/search",
         ]
     );
 }
@@ -241,11 +244,14 @@ fn an_incremental_fetch_leaves_the_cache_a_full_one_would() {
     {
         let h = hub.lock().expect("hub");
         let served = &h.served[before..];
-        let searches: Vec<&fake::Served> = served
+        let mut searches: Vec<&fake::Served> = served
             .iter()
             .filter(|s| s.path == "/crm/v3/objects/contacts/search")
             .collect();
-        // 12,025 changed contacts, 200 a page.
+        // 12,025 changed contacts, 200 a page; then the count.
+        let count = searches.pop().expect("the count");
+        assert_eq!((count.body["limit"].as_u64(), count.status), (Some(1), 200));
+        assert!(count.body["filterGroups"].is_null());
         assert_eq!(searches.len(), 61);
         assert!(
             searches.iter().all(|s| s.body["after"].is_null()),
@@ -288,6 +294,28 @@ fn an_incremental_fetch_leaves_the_cache_a_full_one_would() {
     assert!(
         incremental == refreshed,
         "the incremental cache equals a full fetch"
+    );
+
+    // 7 contacts are deleted past the archive (a GDPR delete): no change
+    // says so, but the count does, and everything is fetched again.
+    {
+        let mut h = hub.lock().expect("hub");
+        for _ in 0..7 {
+            h.contacts.remove(1_000);
+        }
+    }
+    let (_, purged, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert!(
+        stderr.contains("contacts: fetching every record again: 7 of its 47985 records are no longer in HubSpot (47978 there: deleted past its archive or recycle bin)"),
+        "{stderr}"
+    );
+    let after = cached(dir.path());
+    assert_eq!(after.0.lines().count(), 48_000 - 40 + 25 - 7);
+    let (_, full, _) = check_with(dir.path(), "hubspot", Some(TOKEN), &["--refresh"]);
+    assert_eq!(numbers(&full), numbers(&purged));
+    assert!(
+        after == cached(dir.path()),
+        "the same cache as a full fetch"
     );
 }
 

@@ -143,7 +143,10 @@ fn acme_from_salesforce_equals_the_export_and_stays_so_incrementally() {
             .filter_map(|s| s.soql.as_deref())
             .filter(|q| *q != "SELECT Id FROM Organization")
             .collect();
-        assert_eq!(soql.len(), 4, "{soql:?}");
+        // Per kind: the changes, the deletions, the count.
+        assert_eq!(soql.len(), 6, "{soql:?}");
+        assert_eq!(soql[2], "SELECT COUNT() FROM Lead");
+        assert_eq!(soql[5], "SELECT COUNT() FROM Opportunity");
         assert!(
             soql[0].contains(" FROM Lead WHERE SystemModstamp >= 2026-"),
             "{soql:?}"
@@ -166,6 +169,28 @@ fn acme_from_salesforce_equals_the_export_and_stays_so_incrementally() {
     assert!(
         incremental == refreshed,
         "the incremental cache equals a full fetch"
+    );
+
+    // 3 leads deleted past the recycle bin (emptied): no query lists them,
+    // the count gives them away, and everything is fetched again.
+    {
+        let mut o = org.lock().expect("org");
+        for _ in 0..3 {
+            o.leads.remove(500);
+        }
+    }
+    let (_, purged, stderr) = check(dir.path(), Some(TOKEN), &[]);
+    assert!(
+        stderr.contains("Lead: fetching every record again: 3 of its 47990 records are no longer in Salesforce (47987 there: deleted past its archive or recycle bin)"),
+        "{stderr}"
+    );
+    let after = cached(dir.path());
+    assert_eq!(after.0.lines().count(), 47_987);
+    let (_, full, _) = check(dir.path(), Some(TOKEN), &["--refresh"]);
+    assert_eq!(numbers(&full), numbers(&purged));
+    assert!(
+        after == cached(dir.path()),
+        "the same cache as a full fetch"
     );
 }
 

@@ -369,6 +369,18 @@ pub trait Api: Send + Sync {
     /// The account the credentials reach (HubSpot's portal id, Salesforce's
     /// org id, Pipedrive's company id): a cache of another is not used.
     fn account_id(&self, http: &mut Http) -> Result<String, SourceError>;
+    /// How many records of a kind the account holds (those modified since
+    /// `floor`, when given), where the API can say in a request; `None`
+    /// where it cannot. A cache holding more is missing deletions.
+    fn count(
+        &self,
+        http: &mut Http,
+        kind: Kind,
+        floor: Option<i64>,
+    ) -> Result<Option<u64>, SourceError> {
+        let _ = (http, kind, floor);
+        Ok(None)
+    }
     /// The ids of records of a kind removed (deleted, merged) since `since`.
     fn removed(
         &self,
@@ -483,7 +495,7 @@ impl<A: Api> Cached<A> {
             )),
             other => other,
         };
-        match state {
+        let why = match state {
             State::Usable(old) => {
                 let mut since = old
                     .synced_at
@@ -506,61 +518,69 @@ impl<A: Api> Cached<A> {
                 let changed = self.api.changed(http, kind, &fields, since)?;
                 let removed = self.api.removed(http, kind, since)?;
                 let n = changed.len();
-                let meta = Meta {
+                let next = Meta {
                     synced_at: began(started, http),
                     full_at: old.full_at.clone(),
                     floor: floor.map(stamp),
-                    ..meta
+                    ..meta.clone()
                 };
-                let (meta, dropped) = cache.merge(changed, &removed, meta, &old)?;
+                let (merged, dropped) = cache.merge(changed, &removed, next, &old)?;
                 a.progress_line(&format!(
                     "{}: {object}: {n} changed since {}, {dropped} removed; {} cached",
                     a.id,
                     stamp(since),
-                    meta.records
+                    merged.records
                 ));
-                Ok((cache.data, floor))
-            }
-            state => {
-                let why = match state {
-                    State::Rebuild(why) => Some(why),
-                    State::Empty | State::Usable(_) => None,
-                };
-                let whom = match wanted {
-                    Some(w) => format!(
-                        "fetching the records modified since {} (the checked periods' start)",
-                        stamp(w)
-                    ),
-                    None => "fetching every record".to_string(),
-                };
-                match &why {
-                    Some(why) => {
-                        a.progress_line(&format!("{}: {object}: {whom} again: {why}", a.id))
-                    }
-                    None if wanted.is_some() => {
-                        a.progress_line(&format!("{}: {object}: {whom}", a.id));
-                    }
-                    None => {}
+                // Records deleted without trace (past the archive or the
+                // recycle bin) show as more cached than the API counts;
+                // records created since the changes were asked for only
+                // the other way.
+                match self.api.count(http, kind, floor)? {
+                    Some(live) if merged.records > live => Some(format!(
+                        "{} of its {} records are no longer in {} ({live} there: deleted past its archive or recycle bin)",
+                        merged.records - live,
+                        merged.records,
+                        a.vendor.name
+                    )),
+                    _ => return Ok((cache.data, floor)),
                 }
-                let mut out = cache.writer()?;
-                match wanted {
-                    Some(w) => {
-                        for (id, row) in self.api.changed(http, kind, &fields, w)? {
-                            out.push(&id, &row)?;
-                        }
-                    }
-                    None => self.api.everything(http, kind, &fields, &mut out)?,
-                }
-                let began = began(started, http);
-                out.finish(Meta {
-                    synced_at: began.clone(),
-                    full_at: began,
-                    floor: wanted.map(stamp),
-                    ..meta
-                })?;
-                Ok((cache.data, wanted))
             }
+            State::Rebuild(why) => Some(why),
+            State::Empty => None,
+        };
+        let whom = match wanted {
+            Some(w) => format!(
+                "fetching the records modified since {} (the checked periods' start)",
+                stamp(w)
+            ),
+            None => "fetching every record".to_string(),
+        };
+        match &why {
+            Some(why) => a.progress_line(&format!("{}: {object}: {whom} again: {why}", a.id)),
+            None if wanted.is_some() => {
+                a.progress_line(&format!("{}: {object}: {whom}", a.id));
+            }
+            None => {}
         }
+        let started = jiff::Timestamp::now();
+        http.server_time = None;
+        let mut out = cache.writer()?;
+        match wanted {
+            Some(w) => {
+                for (id, row) in self.api.changed(http, kind, &fields, w)? {
+                    out.push(&id, &row)?;
+                }
+            }
+            None => self.api.everything(http, kind, &fields, &mut out)?,
+        }
+        let began = began(started, http);
+        out.finish(Meta {
+            synced_at: began.clone(),
+            full_at: began,
+            floor: wanted.map(stamp),
+            ..meta
+        })?;
+        Ok((cache.data, wanted))
     }
 
     /// Brings both kinds (each only if needed) up to date and opens the

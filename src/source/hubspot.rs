@@ -72,6 +72,14 @@ pub fn open(
     }))
 }
 
+/// The property holding when a record of a kind was last modified.
+fn modified(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Leads => "lastmodifieddate",
+        Kind::Deals => "hs_lastmodifieddate",
+    }
+}
+
 /// The API's name for a kind of record.
 fn object(kind: Kind) -> &'static str {
     match kind {
@@ -279,13 +287,23 @@ impl HubSpot {
         }
     }
 
-    /// How many records of a kind there are (for progress), from a search
-    /// that asks for one.
-    fn total(&self, http: &mut Http, kind: Kind) -> Result<Option<u64>, SourceError> {
+    /// How many records of a kind there are (modified since `floor`, when
+    /// given), from a search that asks for one.
+    fn total(
+        &self,
+        http: &mut Http,
+        kind: Kind,
+        floor: Option<i64>,
+    ) -> Result<Option<u64>, SourceError> {
         let object = object(kind);
         let url = format!("{}/crm/v3/objects/{object}/search", self.account.base);
-        let body = serde_json::to_vec(&json!({"limit": 1, "properties": ["hs_object_id"]}))
-            .unwrap_or_default();
+        let mut search = json!({"limit": 1, "properties": ["hs_object_id"]});
+        if let Some(f) = floor {
+            search["filterGroups"] = json!([{"filters": [{
+                "propertyName": modified(kind), "operator": "GTE", "value": f.to_string()
+            }]}]);
+        }
+        let body = serde_json::to_vec(&search).unwrap_or_default();
         http.limiter.set_floor(SEARCH_GAP);
         let page = self.page(http, &format!("the {object} count"), |c, token| {
             c.post(&url)
@@ -309,10 +327,7 @@ impl HubSpot {
         let object = object(kind);
         let what = format!("the {object} search");
         let url = format!("{}/crm/v3/objects/{object}/search", self.account.base);
-        let modified = match kind {
-            Kind::Leads => "lastmodifieddate",
-            Kind::Deals => "hs_lastmodifieddate",
-        };
+        let modified = modified(kind);
         http.limiter.set_floor(SEARCH_GAP);
         let mut changed = BTreeMap::new();
         let mut last: Option<u64> = None;
@@ -438,7 +453,7 @@ impl Api for HubSpot {
     ) -> Result<(), SourceError> {
         let object = object(kind);
         let what = format!("the {object} list");
-        let total = self.total(http, kind)?;
+        let total = self.total(http, kind, None)?;
         let mut bar = self.account.bar(object, total);
         self.list(http, kind, false, &fields.join(","), |results| {
             for r in results {
@@ -454,7 +469,7 @@ impl Api for HubSpot {
         // meanwhile lower it).
         let fetched = out.records();
         if total.is_some_and(|t| fetched < t) {
-            let now = self.total(http, kind)?.unwrap_or(0);
+            let now = self.total(http, kind, None)?.unwrap_or(0);
             if fetched < now {
                 return Err(SourceError::new(
                     format!("HubSpot: {what} ended with {fetched} of the {now} records it holds"),
@@ -463,6 +478,15 @@ impl Api for HubSpot {
             }
         }
         Ok(())
+    }
+
+    fn count(
+        &self,
+        http: &mut Http,
+        kind: Kind,
+        floor: Option<i64>,
+    ) -> Result<Option<u64>, SourceError> {
+        self.total(http, kind, floor)
     }
 
     fn changed(

@@ -16,7 +16,7 @@
 //!
 //! Incremental: `updated_since` the last sync's start (less the overlap);
 //! deleted deals from `status=deleted`. Deleted persons are not listed by the
-//! API: the weekly full fetch drops them.
+//! API, nor counted in a request: the weekly full fetch drops them.
 //!
 //! The Leads Inbox (API v1) pages by offset: `start`, `limit` (500),
 //! `additional_data.pagination.more_items_in_collection` and `next_start`,

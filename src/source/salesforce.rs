@@ -17,8 +17,8 @@
 //!
 //! Incremental: the records whose `SystemModstamp` is at or after the last
 //! sync's start (less the overlap); deleted and merged records come from
-//! `queryAll` (`IsDeleted = true`, kept 15 days in the recycle bin; the
-//! weekly full fetch covers the rest).
+//! `queryAll` (`IsDeleted = true`, kept 15 days in the recycle bin); the
+//! rest shows in `SELECT COUNT()` (see [`super::api`]).
 //!
 //! Stage times from the Lead Status history (`stage_status = { mql =
 //! "Marketing Qualified" }`): a stage's time is when the lead first entered
@@ -263,6 +263,10 @@ impl Salesforce {
             };
             let total = page["totalSize"].as_u64();
             each(records, total)?;
+            // A count is its `totalSize`, with no records.
+            if soql.starts_with("SELECT COUNT() ") {
+                return Ok(());
+            }
             fetched += records.len() as u64;
             if let Some(t) = total.filter(|t| fetched > *t) {
                 return Err(SourceError::new(
@@ -545,6 +549,31 @@ impl Api for Salesforce {
             }
         }
         Ok(changed)
+    }
+
+    fn count(
+        &self,
+        http: &mut Http,
+        kind: Kind,
+        floor: Option<i64>,
+    ) -> Result<Option<u64>, SourceError> {
+        let object = object(kind);
+        let mut soql = format!("SELECT COUNT() FROM {object}");
+        if let Some(f) = floor {
+            soql.push_str(&format!(" WHERE SystemModstamp >= {}", literal(f)));
+        }
+        let mut count = None;
+        self.query(
+            http,
+            &format!("the {object} count"),
+            &soql,
+            false,
+            |_, total| {
+                count = total;
+                Ok(())
+            },
+        )?;
+        Ok(count)
     }
 
     fn removed(

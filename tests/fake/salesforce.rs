@@ -248,6 +248,12 @@ fn answer(o: &mut Org, path: &str, soql: Option<&str>) -> (u16, Value) {
         "LeadHistory" => &o.history,
         _ => &o.opportunities,
     };
+    if found.fields == ["COUNT()"] {
+        return (
+            200,
+            json!({"totalSize": found.at.len(), "done": true, "records": []}),
+        );
+    }
     let page: Vec<Value> = if found.object == "Organization" {
         vec![json!({"attributes": {"type": "Organization"}, "Id": o.org_id})]
     } else {
@@ -316,7 +322,12 @@ fn run(o: &Org, soql: &str, all: bool) -> Result<Found, (u16, Value)> {
             ));
         }
     };
-    let fields: Vec<String> = fields.split(", ").map(String::from).collect();
+    let counting = fields == "COUNT()";
+    let fields: Vec<String> = if counting {
+        Vec::new()
+    } else {
+        fields.split(", ").map(String::from).collect()
+    };
     // Every record has the same fields.
     let known: BTreeSet<&str> = recs
         .iter()
@@ -363,7 +374,11 @@ fn run(o: &Org, soql: &str, all: bool) -> Result<Found, (u16, Value)> {
         .collect();
     Ok(Found {
         object: object.to_string(),
-        fields,
+        fields: if counting {
+            vec!["COUNT()".into()]
+        } else {
+            fields
+        },
         at,
     })
 }
