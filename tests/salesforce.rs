@@ -484,6 +484,47 @@ fn stage_times_from_the_status_history_equal_the_export() {
             .contains("\"LeadHistory:Status=Sales Qualified\":\"2026-10-14T")
     );
 
+    // Salesforce deletes field history after 18 months: here, every change
+    // before 15 September. The stage times already cached stay, through
+    // --refresh and through changes to the leads that lost their history.
+    let cut = 1_789_430_400_000; // 2026-09-15T00:00:00Z
+    let touched: Vec<Value> = {
+        let mut o = org.lock().expect("org");
+        let purged: Vec<Value> = o
+            .history
+            .iter()
+            // (Changes since August: in the checked FY2026-Q3.)
+            .filter(|h| {
+                (1_785_542_400_000..cut).contains(&h.modstamp)
+                    && h.fields["Field"] == json!("Status")
+            })
+            .map(|h| h.fields["LeadId"].clone())
+            .collect();
+        o.history.retain(|h| h.modstamp >= cut);
+        let ids: Vec<Value> = purged.into_iter().step_by(7).take(50).collect();
+        for lead in o.leads.iter_mut().filter(|l| ids.contains(&json!(l.id))) {
+            lead.modstamp = now + 60_000;
+        }
+        ids
+    };
+    assert_eq!(touched.len(), 50);
+    let (_, kept, stderr) = check(dir.path(), Some(TOKEN), &["--refresh"]);
+    assert_eq!(numbers(&kept), numbers(&full), "{stderr}");
+    let (_, kept, _) = check(dir.path(), Some(TOKEN), &[]);
+    assert_eq!(numbers(&kept), numbers(&full));
+    {
+        // The touched leads' (remaining) history was read again.
+        let o = org.lock().expect("org");
+        let last = o
+            .served
+            .iter()
+            .filter_map(|s| s.soql.as_deref())
+            .rfind(|q| q.contains("FROM LeadHistory"))
+            .expect("a history query");
+        let id = touched[0].as_str().expect("id");
+        assert!(last.contains(&format!("'{id}'")), "{last}");
+    }
+
     // A stage read both ways, or one that is not declared: not valid.
     let dir = alignment_with(
         Some(&base),

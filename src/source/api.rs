@@ -369,6 +369,13 @@ pub trait Api: Send + Sync {
     /// The account the credentials reach (HubSpot's portal id, Salesforce's
     /// org id, Pipedrive's company id): a cache of another is not used.
     fn account_id(&self, http: &mut Http) -> Result<String, SourceError>;
+    /// Columns of a kind whose cached values outlast the vendor's: a fetch
+    /// keeps them over what the API now gives (Salesforce's stage times
+    /// from field history, which it deletes after 18 to 24 months).
+    fn lasting(&self, kind: Kind) -> Vec<String> {
+        let _ = kind;
+        Vec::new()
+    }
     /// How many records of a kind the account holds (those modified since
     /// `floor`, when given), where the API can say in a request; `None`
     /// where it cannot. A cache holding more is missing deletions.
@@ -446,16 +453,18 @@ impl<A: Api> Cached<A> {
         // The records needed: those modified since the checked periods
         // began, or every one.
         let wanted = if a.periods { need.since } else { None };
+        let expect = Expect {
+            vendor: a.vendor.kind,
+            origin: &a.base,
+            source: &a.id,
+            account,
+            fields: &fields,
+        };
+        let lasting = self.api.lasting(kind);
         let state = if a.fetch.refresh {
             State::Rebuild("--refresh was given".into())
         } else {
-            cache.state(&Expect {
-                vendor: a.vendor.kind,
-                origin: &a.base,
-                source: &a.id,
-                account,
-                fields: &fields,
-            })
+            cache.state(&expect)
         };
         let stale = |m: &Meta| {
             m.full_at.parse::<jiff::Timestamp>().map_or(true, |t| {
@@ -524,7 +533,7 @@ impl<A: Api> Cached<A> {
                     floor: floor.map(stamp),
                     ..meta.clone()
                 };
-                let (merged, dropped) = cache.merge(changed, &removed, next, &old)?;
+                let (merged, dropped) = cache.merge(changed, &removed, &lasting, next, &old)?;
                 a.progress_line(&format!(
                     "{}: {object}: {n} changed since {}, {dropped} removed; {} cached",
                     a.id,
@@ -564,7 +573,9 @@ impl<A: Api> Cached<A> {
         }
         let started = jiff::Timestamp::now();
         http.server_time = None;
+        let earlier = cache.lasting(&expect, &lasting);
         let mut out = cache.writer()?;
+        out.carry(earlier);
         match wanted {
             Some(w) => {
                 for (id, row) in self.api.changed(http, kind, &fields, w)? {

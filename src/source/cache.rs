@@ -16,7 +16,7 @@
 //! is trusted. The `.revalign` folder ignores itself in git.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -205,12 +205,15 @@ impl Object {
     /// Rewrites the cache with `changed` rows replacing (or adding to) the
     /// cached ones of the same id and the `removed` ids dropped (a record
     /// both changed and removed is removed: deleted between the two
-    /// requests); one pass over the file, which stays sorted by id. Returns
-    /// the description and how many cached rows were dropped.
+    /// requests); one pass over the file, which stays sorted by id. A
+    /// changed row keeps the cached values of the `lasting` columns (see
+    /// [`Writer::carry`]). Returns the description and how many cached rows
+    /// were dropped.
     pub fn merge(
         &self,
         mut changed: BTreeMap<Key, Value>,
         removed: &BTreeSet<Key>,
+        lasting: &[String],
         meta: Meta,
         old: &Meta,
     ) -> Result<(Meta, u64), SourceError> {
@@ -251,7 +254,14 @@ impl Object {
                     out.push(&k, &v)?;
                 }
             }
-            if changed.peek().is_some_and(|(k, _)| *k == key) {
+            if let Some((k, v)) = changed.peek_mut()
+                && *k == key
+            {
+                if !lasting.is_empty()
+                    && let Ok(was) = serde_json::from_str::<Value>(&line)
+                {
+                    keep(v, &was, lasting);
+                }
                 continue;
             }
             if removed.contains(&key) {
@@ -264,6 +274,45 @@ impl Object {
             out.push(&k, &v)?;
         }
         Ok((out.finish(meta)?, dropped))
+    }
+
+    /// The `lasting` columns of the rows of this cache, by id, when it is
+    /// whole and holds `expect`'s records (whatever its fields): what a
+    /// fetch of every record carries over ([`Writer::carry`]).
+    pub fn lasting(&self, expect: &Expect<'_>, lasting: &[String]) -> HashMap<String, Value> {
+        let mut out = HashMap::new();
+        if lasting.is_empty() {
+            return out;
+        }
+        let any = Expect {
+            fields: &[],
+            ..expect.clone()
+        };
+        let State::Usable(_) = self.state(&any) else {
+            return out;
+        };
+        let Ok(file) = std::fs::File::open(&self.data) else {
+            return out;
+        };
+        for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
+            let Ok(row) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            let id = match &row[&self.id_field] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => continue,
+            };
+            let kept: serde_json::Map<String, Value> = lasting
+                .iter()
+                .filter(|c| !row[c.as_str()].is_null())
+                .map(|c| (c.clone(), row[c.as_str()].clone()))
+                .collect();
+            if !kept.is_empty() {
+                out.insert(id, Value::Object(kept));
+            }
+        }
+        out
     }
 
     /// Writes the description beside its place and renames it in.
@@ -376,6 +425,8 @@ pub struct Writer {
     last: Option<Key>,
     /// Rows came out of id order: sorted when finished.
     unsorted: bool,
+    /// Values carried over from an earlier cache, by id.
+    carried: HashMap<String, Value>,
 }
 
 impl Writer {
@@ -396,11 +447,31 @@ impl Writer {
             bytes: 0,
             last: None,
             unsorted: false,
+            carried: HashMap::new(),
         })
+    }
+
+    /// Rows pushed from now on keep these values of an earlier cache (id ->
+    /// columns and values), over what the API gives: values it may no
+    /// longer have (Salesforce's field history past its retention).
+    pub fn carry(&mut self, earlier: HashMap<String, Value>) {
+        self.carried = earlier;
     }
 
     /// Adds a row whose id is `id`.
     pub fn push(&mut self, id: &Key, row: &Value) -> Result<(), SourceError> {
+        let kept;
+        let row = match self.carried.get(&id.0) {
+            Some(Value::Object(was)) => {
+                let mut r = row.clone();
+                for (c, v) in was {
+                    r[c.as_str()] = v.clone();
+                }
+                kept = r;
+                &kept
+            }
+            _ => row,
+        };
         let line = serde_json::to_string(row).map_err(|e| write_error(&self.partial, &e.into()))?;
         self.push_line(id, &line)
     }
@@ -462,6 +533,16 @@ impl Drop for Writer {
         if !self.finished {
             self.file = None;
             let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
+/// Gives `row` the values `was` has (not null) in the `lasting` columns.
+fn keep(row: &mut Value, was: &Value, lasting: &[String]) {
+    for c in lasting {
+        let v = &was[c.as_str()];
+        if !v.is_null() {
+            row[c.as_str()] = v.clone();
         }
     }
 }
@@ -604,7 +685,9 @@ mod tests {
             json!({"hs_object_id": "33", "createdate": "x"}),
         );
         let removed = BTreeSet::from([Key("10".into()), Key("33".into()), Key("99".into())]);
-        let (m2, dropped) = o.merge(changed, &removed, m.clone(), &m).expect("merge");
+        let (m2, dropped) = o
+            .merge(changed, &removed, &[], m.clone(), &m)
+            .expect("merge");
         assert_eq!(dropped, 2);
         assert_eq!(
             rows(&o),
@@ -626,10 +709,65 @@ mod tests {
             ..m2.clone()
         };
         let (m3, _) = o
-            .merge(BTreeMap::new(), &BTreeSet::new(), later, &m2)
+            .merge(BTreeMap::new(), &BTreeSet::new(), &[], later, &m2)
             .expect("merge nothing");
         assert_eq!((m3.sha256.as_str(), m3.records), (m2.sha256.as_str(), 4));
-        assert_eq!(o.state(&expect(&fields)), State::Usable(Box::new(m3)));
+        assert_eq!(
+            o.state(&expect(&fields)),
+            State::Usable(Box::new(m3.clone()))
+        );
+
+        // Lasting columns (`createdate` here) keep their cached values over
+        // what the API gives now, in a merge and in a fetch of everything;
+        // a value the cache lacks comes from the API.
+        let lasting = ["createdate".to_string()];
+        let changed = BTreeMap::from([
+            (
+                Key("4".into()),
+                json!({"hs_object_id": "4", "createdate": null}),
+            ),
+            (
+                Key("7".into()),
+                json!({"hs_object_id": "7", "createdate": "api"}),
+            ),
+        ]);
+        let (m4, _) = o
+            .merge(changed, &BTreeSet::new(), &lasting, m3.clone(), &m3)
+            .expect("merge lasting");
+        assert_eq!(
+            rows(&o)[1..3],
+            [
+                r#"{"createdate":"changed","hs_object_id":"4"}"#,
+                r#"{"createdate":"new","hs_object_id":"5"}"#,
+            ]
+        );
+        assert_eq!(rows(&o)[3], r#"{"createdate":"api","hs_object_id":"7"}"#);
+        let earlier = o.lasting(&expect(&fields), &lasting);
+        assert_eq!(earlier.len(), 5);
+        let mut w = o.writer().expect("writer");
+        w.carry(earlier);
+        for id in ["2", "4", "8"] {
+            w.push(
+                &Key(id.into()),
+                &json!({"hs_object_id": id, "createdate": null}),
+            )
+            .expect("push");
+        }
+        w.finish(m4).expect("finish");
+        assert_eq!(
+            rows(&o),
+            [
+                r#"{"createdate":"t","hs_object_id":"2"}"#,
+                r#"{"createdate":"changed","hs_object_id":"4"}"#,
+                r#"{"createdate":null,"hs_object_id":"8"}"#,
+            ]
+        );
+        // Another account's cache carries nothing.
+        let other = Expect {
+            account: "9999",
+            ..expect(&fields)
+        };
+        assert!(o.lasting(&other, &lasting).is_empty());
         assert_eq!(
             row_id(
                 r#"{"a":{"b":[1]},"hs_object_id":"7","z":null}"#,

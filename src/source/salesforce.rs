@@ -551,6 +551,16 @@ impl Api for Salesforce {
         Ok(changed)
     }
 
+    fn lasting(&self, kind: Kind) -> Vec<String> {
+        if !self.history(kind) {
+            return Vec::new();
+        }
+        self.statuses
+            .iter()
+            .map(|s| format!("{HISTORY}{s}"))
+            .collect()
+    }
+
     fn count(
         &self,
         http: &mut Http,
