@@ -36,6 +36,10 @@ pub enum Fault {
     TooMany(Option<u32>),
     Unavailable,
     Malformed,
+    /// The answer after this many milliseconds.
+    Slow(u64),
+    /// The body cut off half-way (shorter than its `Content-Length`).
+    CutOff,
     /// The previous page again, cursor and all.
     RepeatPage,
     /// A leads page served one lead later, as if one before it had been
@@ -196,10 +200,11 @@ fn handle(request: http::Request, company: &Mutex<Company>) -> http::Reply {
         status,
         headers,
         body,
-        spoil: if fault == Some(Fault::Malformed) {
-            http::Spoil::Malformed
-        } else {
-            http::Spoil::None
+        spoil: match fault {
+            Some(Fault::Malformed) => http::Spoil::Malformed,
+            Some(Fault::Slow(ms)) => http::Spoil::Slow(ms),
+            Some(Fault::CutOff) => http::Spoil::CutOff,
+            _ => http::Spoil::None,
         },
     }
 }
