@@ -288,13 +288,14 @@ impl<'a> Ctx<'a> {
                     .collect::<Vec<_>>(),
                 SourceKind::Salesforce => table_keys
                     .iter()
+                    .filter(|(k, _)| *k != "leads")
                     .chain(&file_keys)
                     .chain(&warehouse_keys)
                     .collect(),
-                // A Pipedrive source's `leads` names the object its leads are.
+                // An API source's `leads` names the object its leads are.
                 SourceKind::Hubspot | SourceKind::Pipedrive => table_keys
                     .iter()
-                    .filter(|(k, _)| !(v.kind == SourceKind::Pipedrive && *k == "leads"))
+                    .filter(|(k, _)| *k != "leads")
                     .chain(&file_keys)
                     .chain(&warehouse_keys)
                     .chain(&salesforce_keys)
@@ -387,21 +388,48 @@ impl<'a> Ctx<'a> {
                     .at(s.place.clone()),
                 );
             }
-            if v.kind == SourceKind::Pipedrive
-                && let Some(object) = &v.leads
-                && !crate::source::pipedrive::LEAD_OBJECTS.contains(&object.as_str())
+            // An API source's `leads` names the object its leads are.
+            let vendor = match v.kind {
+                SourceKind::Hubspot => Some(crate::source::hubspot::HUBSPOT),
+                SourceKind::Salesforce => Some(crate::source::salesforce::SALESFORCE),
+                SourceKind::Pipedrive => Some(crate::source::pipedrive::PIPEDRIVE),
+                _ => None,
+            };
+            if let (Some(vendor), Some(object)) = (vendor, &v.leads)
+                && !vendor.lead_objects.contains(&object.as_str())
             {
                 out.push(
                     Finding::new(
                         Code::SourceSetting,
                         format!(
-                            "source `{}` reads its leads from `{object}`, which Pipedrive does not have",
-                            s.id
+                            "source `{}` reads its leads from `{object}`, which {} does not have",
+                            s.id, vendor.name
                         ),
                     )
-                    .help("write `leads = \"persons\"` (API v2 persons, the default) or `leads = \"leads\"` (the Leads Inbox, API v1)")
-                    .label("not a Pipedrive object")
+                    .help(format!(
+                        "write leads = \"{}\"",
+                        vendor.lead_objects.join("\" or \"")
+                    ))
+                    .label(format!("not a {} object", vendor.name))
                     .at(s.place.field("leads")),
+                );
+            }
+            if v.kind == SourceKind::Salesforce
+                && !v.stage_status.is_empty()
+                && v.leads.as_deref().is_some_and(|o| o != "Lead")
+            {
+                out.push(
+                    Finding::new(
+                        Code::SourceSetting,
+                        format!(
+                            "source `{}` reads stage times from the Lead Status history, but its leads are {}",
+                            s.id,
+                            v.leads.as_deref().unwrap_or("")
+                        ),
+                    )
+                    .help("remove stage_status (map stage date fields in columns), or read leads from Lead")
+                    .label("no Lead Status here")
+                    .at(s.place.field("stage_status").at_key()),
                 );
             }
             // Salesforce has no one API host: each org has its own instance.

@@ -593,6 +593,59 @@ fn oauth_access_is_renewed_before_it_expires_and_after_a_401() {
 }
 
 #[test]
+fn leads_can_be_hubspot_lead_records() {
+    // A portal keeping its leads as HubSpot Lead records (the stand-in
+    // serves the Acme contacts there): `leads = "leads"`.
+    let hub = Arc::new(Mutex::new(acme_hub()));
+    let base = serve(Arc::clone(&hub));
+    let dir = alignment(&base, "5s");
+    let manifest = dir.path().join("revalign.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, format!("{text}leads = \"leads\"\n")).expect("write");
+    let (_, csv, _) = check(dir.path(), "crm_export", None);
+    let (code, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    let first_error = common::statuses(&api)
+        .into_iter()
+        .find(|(s, _)| s == "error");
+    assert_eq!(code, 1, "{stderr} {first_error:?}");
+    assert_eq!(numbers(&api), numbers(&csv));
+    let before = hub.lock().expect("hub").served.len();
+    let (_, again, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
+    assert_eq!(numbers(&again), numbers(&csv), "{stderr}");
+    assert!(
+        stderr.contains("hubspot: leads: 0 changed since"),
+        "{stderr}"
+    );
+    let h = hub.lock().expect("hub");
+    assert_eq!(h.count("GET", "/crm/v3/objects/contacts"), 0);
+    assert!(h.count("GET", "/crm/v3/objects/leads") >= 480);
+    // Lead records' modification time is hs_lastmodifieddate.
+    let search = h.served[before..]
+        .iter()
+        .find(|s| s.path == "/crm/v3/objects/leads/search")
+        .expect("the leads search");
+    assert_eq!(
+        search.body["filterGroups"][0]["filters"][0]["propertyName"],
+        "hs_lastmodifieddate"
+    );
+    assert!(
+        dir.path()
+            .join(".revalign/cache/hubspot/leads.ndjson")
+            .exists()
+    );
+    // An object HubSpot does not have: not valid.
+    drop(h);
+    std::fs::write(&manifest, format!("{text}leads = \"Lead\"\n")).expect("write");
+    let (code, out, _) = common::run_in(dir.path(), &["validate", ".", "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("source `hubspot` reads its leads from `Lead`, which HubSpot does not have")
+            && out.contains("write leads = \\\"contacts\\\" or \\\"leads\\\""),
+        "{out}"
+    );
+}
+
+#[test]
 fn owner_teams_give_each_record_its_owners_team() {
     // The contacts carry HubSpot owner ids, not teams: owner_teams maps each
     // id to a team, except hugo.martin's, left out on purpose.

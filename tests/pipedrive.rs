@@ -338,7 +338,7 @@ fn acme_from_the_leads_inbox_equals_the_export_through_shifts_and_incrementally(
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("reads its leads from `people`, which Pipedrive does not have")
-            && out.contains("leads = \\\"leads\\\""),
+            && out.contains("write leads = \\\"persons\\\" or \\\"leads\\\""),
         "{out}"
     );
 }

@@ -540,3 +540,43 @@ fn stage_times_from_the_status_history_equal_the_export() {
         "{out}"
     );
 }
+
+#[test]
+fn leads_can_be_contacts() {
+    // An org that keeps its leads as Contacts (the stand-in serves the Acme
+    // leads there): `leads = "Contact"`.
+    let org = Arc::new(Mutex::new(fake::acme(MODSTAMP)));
+    let base = serve(Arc::clone(&org));
+    let dir = alignment_with(Some(&base), &["id", "created_at"], "leads = \"Contact\"\n");
+    let (code, api, stderr) = check(dir.path(), Some(TOKEN), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let (_, csv, _) = common::check_api(dir.path(), "crm_export", &[], &[], &[]);
+    assert_eq!(numbers(&api), numbers(&csv));
+    {
+        let o = org.lock().expect("org");
+        let soql: Vec<&str> = o.served.iter().filter_map(|s| s.soql.as_deref()).collect();
+        assert!(
+            soql.iter().any(|q| q.ends_with(" FROM Contact")),
+            "{soql:?}"
+        );
+        assert!(!soql.iter().any(|q| q.contains(" FROM Lead")), "{soql:?}");
+    }
+    assert!(
+        dir.path()
+            .join(".revalign/cache/salesforce/Contact.ndjson")
+            .exists()
+    );
+
+    // The Lead Status history is the Lead's: not with Contacts.
+    let dir = alignment_with(
+        Some(&base),
+        &["id", "created_at", "mql_at"],
+        "leads = \"Contact\"\nstage_status = { mql = \"MQL\" }\n",
+    );
+    let (code, out, _) = common::run_in(dir.path(), &["validate", ".", "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("reads stage times from the Lead Status history, but its leads are Contact"),
+        "{out}"
+    );
+}

@@ -170,9 +170,10 @@ pub struct Source {
     pub description: Option<String>,
     /// File sources: the leads/contacts export, relative to the alignment
     /// directory. Warehouse sources: the table or view of leads (`leads`
-    /// when not set; `schema.table` allowed). Pipedrive sources: the object
-    /// the leads are, `persons` (API v2, the default) or `leads` (the Leads
-    /// Inbox, API v1).
+    /// when not set; `schema.table` allowed). API sources: the object the
+    /// leads are: HubSpot `contacts` (the default) or `leads` (Lead
+    /// records); Salesforce `Lead` (the default) or `Contact`; Pipedrive
+    /// `persons` (API v2, the default) or `leads` (the Leads Inbox, API v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leads: Option<String>,
     /// File sources: the deals/opportunities export, relative to the

@@ -53,6 +53,8 @@ pub struct Vendor {
     pub client_credentials: bool,
     /// The field holding a record's owner id.
     pub owner: &'static str,
+    /// The objects `leads` may name as the leads; the first is the default.
+    pub lead_objects: &'static [&'static str],
 }
 
 /// Where an API source's access comes from.
@@ -101,6 +103,8 @@ pub struct Account {
     /// `fetch = "periods"`: only the records modified since the checked
     /// periods began.
     pub periods: bool,
+    /// The object the leads are (`leads`, else the vendor's first).
+    pub lead_object: &'static str,
 }
 
 impl std::fmt::Debug for Account {
@@ -170,6 +174,21 @@ impl Account {
                 ));
             }
         };
+        let lead_object = match s.leads.as_deref() {
+            None => vendor.lead_objects[0],
+            Some(o) => match vendor.lead_objects.iter().find(|l| **l == o) {
+                Some(l) => l,
+                None => {
+                    return Err(SourceError::new(
+                        format!(
+                            "source `{id}` reads its leads from `{o}`, which {} does not have",
+                            vendor.name
+                        ),
+                        format!("write leads = \"{}\"", vendor.lead_objects.join("\" or \"")),
+                    ));
+                }
+            },
+        };
         let timeout = match s.timeout.as_deref() {
             None => Duration::from_secs(30),
             Some(t) => match t.parse::<crate::model::duration::Duration>() {
@@ -198,6 +217,7 @@ impl Account {
             cache: dir.join(".revalign").join("cache").join(id),
             fetch,
             periods: s.fetch == Some(crate::model::manifest::FetchScope::Periods),
+            lead_object,
         })
     }
 

@@ -50,6 +50,7 @@ pub const HUBSPOT: Vendor = Vendor {
     oauth_basic: false,
     client_credentials: false,
     owner: "hubspot_owner_id",
+    lead_objects: &["contacts", "leads"],
 };
 /// Results per search page (the API's maximum).
 const SEARCH_PAGE: usize = 200;
@@ -72,15 +73,16 @@ pub fn open(
     }))
 }
 
-/// The property holding when a record of a kind was last modified.
-fn modified(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Leads => "lastmodifieddate",
-        Kind::Deals => "hs_lastmodifieddate",
+/// The property holding when a record of an object was last modified.
+fn modified(object: &str) -> &'static str {
+    if object == "contacts" {
+        "lastmodifieddate"
+    } else {
+        "hs_lastmodifieddate"
     }
 }
 
-/// The API's name for a kind of record.
+/// The API's name for a kind of record, by default.
 fn object(kind: Kind) -> &'static str {
     match kind {
         Kind::Leads => "contacts",
@@ -237,7 +239,7 @@ impl HubSpot {
         properties: &str,
         mut each: impl FnMut(&[Value]) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
-        let object = object(kind);
+        let object = Api::object(self, kind);
         let what = if archived {
             format!("the archived {object} list")
         } else {
@@ -295,12 +297,12 @@ impl HubSpot {
         kind: Kind,
         floor: Option<i64>,
     ) -> Result<Option<u64>, SourceError> {
-        let object = object(kind);
+        let object = Api::object(self, kind);
         let url = format!("{}/crm/v3/objects/{object}/search", self.account.base);
         let mut search = json!({"limit": 1, "properties": ["hs_object_id"]});
         if let Some(f) = floor {
             search["filterGroups"] = json!([{"filters": [{
-                "propertyName": modified(kind), "operator": "GTE", "value": f.to_string()
+                "propertyName": modified(object), "operator": "GTE", "value": f.to_string()
             }]}]);
         }
         let body = serde_json::to_vec(&search).unwrap_or_default();
@@ -324,10 +326,10 @@ impl HubSpot {
         fields: &[String],
         since: i64,
     ) -> Result<BTreeMap<Key, Value>, SourceError> {
-        let object = object(kind);
+        let object = Api::object(self, kind);
         let what = format!("the {object} search");
         let url = format!("{}/crm/v3/objects/{object}/search", self.account.base);
-        let modified = modified(kind);
+        let modified = modified(object);
         http.limiter.set_floor(SEARCH_GAP);
         let mut changed = BTreeMap::new();
         let mut last: Option<u64> = None;
@@ -409,7 +411,10 @@ impl Api for HubSpot {
     }
 
     fn object(&self, kind: Kind) -> &'static str {
-        object(kind)
+        match kind {
+            Kind::Leads => self.account.lead_object,
+            Kind::Deals => object(kind),
+        }
     }
 
     fn id_field(&self) -> &'static str {
@@ -451,7 +456,7 @@ impl Api for HubSpot {
         fields: &[String],
         out: &mut Writer,
     ) -> Result<(), SourceError> {
-        let object = object(kind);
+        let object = Api::object(self, kind);
         let what = format!("the {object} list");
         let total = self.total(http, kind, None)?;
         let mut bar = self.account.bar(object, total);
@@ -507,7 +512,7 @@ impl Api for HubSpot {
         kind: Kind,
         _since: i64,
     ) -> Result<BTreeSet<Key>, SourceError> {
-        let what = format!("the archived {} list", object(kind));
+        let what = format!("the archived {} list", Api::object(self, kind));
         let mut ids = BTreeSet::new();
         self.list(http, kind, true, "hs_object_id", |results| {
             for r in results {

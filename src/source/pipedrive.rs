@@ -60,11 +60,10 @@ pub const PIPEDRIVE: Vendor = Vendor {
     oauth_basic: true,
     client_credentials: false,
     owner: "owner_id",
+    lead_objects: &["persons", "leads"],
 };
 /// Records per page (the API's maximum).
 const PAGE: usize = 500;
-/// What `leads` may name: persons (API v2) or the Leads Inbox (API v1).
-pub const LEAD_OBJECTS: [&str; 2] = ["persons", "leads"];
 /// How many times a leads listing that shifted under its pages starts again.
 const RESTARTS: usize = 3;
 
@@ -85,22 +84,13 @@ pub fn open(
     org_tz: &str,
     fetch: Fetch,
 ) -> Result<Cached<Pipedrive>, SourceError> {
-    let leads = match s.leads.as_deref() {
-        None | Some("persons") => Leads::Persons,
-        Some("leads") => Leads::Inbox,
-        Some(other) => {
-            return Err(SourceError::new(
-                format!(
-                    "source `{id}` reads its leads from `{other}`, which Pipedrive does not have"
-                ),
-                "write `leads = \"persons\"` (the default) or `leads = \"leads\"` (the Leads Inbox)",
-            ));
-        }
+    let account = Account::new(id, s, dir, org_tz, fetch, PIPEDRIVE)?;
+    let leads = if account.lead_object == "leads" {
+        Leads::Inbox
+    } else {
+        Leads::Persons
     };
-    Ok(Cached::new(Pipedrive {
-        account: Account::new(id, s, dir, org_tz, fetch, PIPEDRIVE)?,
-        leads,
-    }))
+    Ok(Cached::new(Pipedrive { account, leads }))
 }
 
 /// Pipedrive's burst budget: `x-ratelimit-limit` requests per 2 seconds.

@@ -61,6 +61,7 @@ pub const SALESFORCE: Vendor = Vendor {
     oauth_basic: false,
     client_credentials: true,
     owner: "OwnerId",
+    lead_objects: &["Lead", "Contact"],
 };
 /// The REST API version.
 pub const VERSION: &str = "v62.0";
@@ -95,8 +96,18 @@ pub fn open(
         s.columns
             .insert(stage.clone(), format!("{HISTORY}{status}"));
     }
+    let account = Account::new(id, &s, dir, org_tz, fetch, SALESFORCE)?;
+    if !s.stage_status.is_empty() && account.lead_object != "Lead" {
+        return Err(SourceError::new(
+            format!(
+                "source `{id}` reads stage times from the Lead Status history, but its leads are {}",
+                account.lead_object
+            ),
+            "remove stage_status (map stage date fields in columns), or read leads from Lead",
+        ));
+    }
     Ok(Cached::new(Salesforce {
-        account: Account::new(id, &s, dir, org_tz, fetch, SALESFORCE)?,
+        account,
         statuses: s.stage_status.values().cloned().collect(),
     }))
 }
@@ -350,7 +361,11 @@ impl Salesforce {
         if self.history(kind) && !list.contains(&"Status") {
             list.push("Status");
         }
-        format!("SELECT {} FROM {}", list.join(", "), object(kind))
+        format!(
+            "SELECT {} FROM {}",
+            list.join(", "),
+            Api::object(self, kind)
+        )
     }
 
     /// Whether stage times of this kind come from the Status history.
@@ -435,7 +450,10 @@ impl Api for Salesforce {
     }
 
     fn object(&self, kind: Kind) -> &'static str {
-        object(kind)
+        match kind {
+            Kind::Leads => self.account.lead_object,
+            Kind::Deals => object(kind),
+        }
     }
 
     fn id_field(&self) -> &'static str {
@@ -486,7 +504,7 @@ impl Api for Salesforce {
         fields: &[String],
         out: &mut Writer,
     ) -> Result<(), SourceError> {
-        let object = object(kind);
+        let object = Api::object(self, kind);
         let what = format!("the {object} query");
         let trails = if self.history(kind) {
             Some(self.trails(http, None)?)
@@ -526,7 +544,7 @@ impl Api for Salesforce {
         fields: &[String],
         since: i64,
     ) -> Result<BTreeMap<Key, Value>, SourceError> {
-        let object = object(kind);
+        let object = Api::object(self, kind);
         let what = format!("the changed {object} query");
         let soql = format!(
             "{} WHERE SystemModstamp >= {}",
@@ -567,7 +585,7 @@ impl Api for Salesforce {
         kind: Kind,
         floor: Option<i64>,
     ) -> Result<Option<u64>, SourceError> {
-        let object = object(kind);
+        let object = Api::object(self, kind);
         let mut soql = format!("SELECT COUNT() FROM {object}");
         if let Some(f) = floor {
             soql.push_str(&format!(" WHERE SystemModstamp >= {}", literal(f)));
@@ -592,7 +610,7 @@ impl Api for Salesforce {
         kind: Kind,
         since: i64,
     ) -> Result<BTreeSet<Key>, SourceError> {
-        let object = object(kind);
+        let object = Api::object(self, kind);
         let what = format!("the deleted {object} query");
         let soql = format!(
             "SELECT Id FROM {object} WHERE IsDeleted = true AND SystemModstamp >= {}",

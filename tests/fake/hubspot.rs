@@ -462,6 +462,9 @@ fn not_found() -> (u16, Value) {
 fn records<'h>(h: &'h Hub, path: &str) -> Option<(&'h [Rec], &'static str)> {
     match path.trim_end_matches("/search") {
         "/crm/v3/objects/contacts" => Some((&h.contacts, "lastmodifieddate")),
+        // The Leads object, here the contacts again: a portal whose leads
+        // are kept as HubSpot leads.
+        "/crm/v3/objects/leads" => Some((&h.contacts, "hs_lastmodifieddate")),
         "/crm/v3/objects/deals" => Some((&h.deals, "hs_lastmodifieddate")),
         _ => None,
     }
@@ -501,7 +504,7 @@ fn shown(r: &Rec, props: &[String], modified: &str) -> Value {
 /// GET /crm/v3/objects/{type}: in id order, from the `after` cursor.
 fn list(h: &mut Hub, path: &str, query: &[(String, String)]) -> (u16, Value) {
     let kind = match path {
-        "/crm/v3/objects/contacts" => 0,
+        "/crm/v3/objects/contacts" | "/crm/v3/objects/leads" => 0,
         "/crm/v3/objects/deals" => 1,
         _ => return not_found(),
     };

@@ -244,7 +244,7 @@ fn answer(o: &mut Org, path: &str, soql: Option<&str>) -> (u16, Value) {
         _ => return error(400, "MALFORMED_QUERY", "unexpected request"),
     };
     let recs = match found.object.as_str() {
-        "Lead" => &o.leads,
+        "Lead" | "Contact" => &o.leads,
         "LeadHistory" => &o.history,
         _ => &o.opportunities,
     };
@@ -303,8 +303,9 @@ fn run(o: &Org, soql: &str, all: bool) -> Result<Found, (u16, Value)> {
         .split_once(" FROM ")
         .ok_or_else(|| malformed("no FROM"))?;
     let (object, filter) = rest.split_once(" WHERE ").unwrap_or((rest, ""));
+    // Contacts are the leads again: an org that keeps no Leads.
     let recs = match object {
-        "Lead" => &o.leads,
+        "Lead" | "Contact" => &o.leads,
         "Opportunity" => &o.opportunities,
         "LeadHistory" => return history(o, fields, filter),
         "Organization" if fields == "Id" && filter.is_empty() => {
