@@ -550,6 +550,30 @@ fn oauth_access_is_renewed_with_a_basic_client_and_rotated_refresh_tokens() {
         assert_eq!(c.secret_in_form, 0, "the client goes in the Basic header");
     }
 
+    // A run that fails after the token was rotated still says so.
+    let latest = {
+        let mut c = company.lock().expect("company");
+        c.faults = VecDeque::from(vec![
+            Fault::Pass,
+            Fault::Unavailable,
+            Fault::Unavailable,
+            Fault::Unavailable,
+            Fault::Unavailable,
+            Fault::Unavailable,
+            Fault::Unavailable,
+        ]);
+        c.app
+            .as_ref()
+            .map(|a| a.refresh_token.clone())
+            .expect("app")
+    };
+    let (code, _, stderr) = run(&latest);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("Pipedrive gave a new refresh token"),
+        "{stderr}"
+    );
+
     // The first refresh token was rotated away: refused, an error naming the
     // variables, and nothing counted.
     let (code, doc, _) = run(first);

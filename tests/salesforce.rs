@@ -410,7 +410,7 @@ fn stage_times_from_the_status_history_equal_the_export() {
     {
         let o = org.lock().expect("org");
         let soql: Vec<&str> = o.served.iter().filter_map(|s| s.soql.as_deref()).collect();
-        assert!(soql.contains(&"SELECT LeadId, OldValue, NewValue, CreatedDate FROM LeadHistory WHERE Field = 'Status'"), "{soql:?}");
+        assert!(soql.contains(&"SELECT LeadId, Field, OldValue, NewValue, CreatedDate FROM LeadHistory WHERE Field IN ('Status', 'created')"), "{soql:?}");
         let lead = soql
             .iter()
             .find(|q| q.ends_with(" FROM Lead"))

@@ -619,7 +619,27 @@ impl<A: Api> Cached<A> {
     fn sync_all(&self, need: &Need) -> Result<Synced, SourceError> {
         let a = self.api.account();
         let mut http = self.api.client(a.auth()?)?;
-        let account = self.api.account_id(&mut http)?;
+        let synced = self.sync_with(&mut http, need);
+        // Said whether the fetch went through or not: the user must hear of
+        // a refresh token replaced either way.
+        if http.rotated
+            && let Credentials::OAuth {
+                refresh_token: Some(env),
+                ..
+            } = &a.credentials
+        {
+            a.progress_line(&format!(
+                "{}: {} gave a new refresh token; it served this run and is kept nowhere. If {} stops being accepted, authorize the app again and export the new one in {env}",
+                a.id, a.vendor.name, env
+            ));
+        }
+        synced
+    }
+
+    /// [`Self::sync_all`] with a client.
+    fn sync_with(&self, http: &mut Http, need: &Need) -> Result<Synced, SourceError> {
+        let a = self.api.account();
+        let account = self.api.account_id(http)?;
         let mut source = Source::empty(SourceKind::Ndjson);
         source.preset = Some(a.vendor.preset);
         source.columns = a.columns.clone();
@@ -636,25 +656,14 @@ impl<A: Api> Cached<A> {
         source.time_zone = a.time_zone.clone();
         let mut floors = [None, None];
         if need.leads {
-            let (leads, floor) = self.sync(&mut http, &account, Kind::Leads, need)?;
+            let (leads, floor) = self.sync(http, &account, Kind::Leads, need)?;
             source.leads = Some(leads.display().to_string());
             floors[0] = floor;
         }
         if need.deals {
-            let (deals, floor) = self.sync(&mut http, &account, Kind::Deals, need)?;
+            let (deals, floor) = self.sync(http, &account, Kind::Deals, need)?;
             source.deals = Some(deals.display().to_string());
             floors[1] = floor;
-        }
-        if http.rotated
-            && let Credentials::OAuth {
-                refresh_token: Some(env),
-                ..
-            } = &a.credentials
-        {
-            a.progress_line(&format!(
-                "{}: {} gave a new refresh token; it served this run and is kept nowhere. If {} stops being accepted, authorize the app again and export the new one in {env}",
-                a.id, a.vendor.name, env
-            ));
         }
         Ok(Synced {
             files: FileSource::new(&a.id, &source, Path::new(""), &a.org_tz)?,

@@ -206,8 +206,8 @@ impl Object {
     /// cached ones of the same id and the `removed` ids dropped (a record
     /// both changed and removed is removed: deleted between the two
     /// requests); one pass over the file, which stays sorted by id. A
-    /// changed row keeps the cached values of the `lasting` columns (see
-    /// [`Writer::carry`]). Returns the description and how many cached rows
+    /// changed row with no value in a `lasting` column takes the cached one
+    /// (see [`Writer::carry`]). Returns the description and how many cached rows
     /// were dropped.
     pub fn merge(
         &self,
@@ -451,8 +451,8 @@ impl Writer {
         })
     }
 
-    /// Rows pushed from now on keep these values of an earlier cache (id ->
-    /// columns and values), over what the API gives: values it may no
+    /// Rows pushed from now on take these values of an earlier cache (id ->
+    /// columns and values) where the API gives none: values it may no
     /// longer have (Salesforce's field history past its retention).
     pub fn carry(&mut self, earlier: HashMap<String, Value>) {
         self.carried = earlier;
@@ -462,15 +462,17 @@ impl Writer {
     pub fn push(&mut self, id: &Key, row: &Value) -> Result<(), SourceError> {
         let kept;
         let row = match self.carried.get(&id.0) {
-            Some(Value::Object(was)) => {
+            Some(was) => {
                 let mut r = row.clone();
-                for (c, v) in was {
-                    r[c.as_str()] = v.clone();
-                }
+                let columns: Vec<String> = was
+                    .as_object()
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default();
+                keep(&mut r, was, &columns);
                 kept = r;
                 &kept
             }
-            _ => row,
+            None => row,
         };
         let line = serde_json::to_string(row).map_err(|e| write_error(&self.partial, &e.into()))?;
         self.push_line(id, &line)
@@ -537,11 +539,12 @@ impl Drop for Writer {
     }
 }
 
-/// Gives `row` the values `was` has (not null) in the `lasting` columns.
+/// Fills the `lasting` columns `row` has no value in with the values `was`
+/// has there.
 fn keep(row: &mut Value, was: &Value, lasting: &[String]) {
     for c in lasting {
         let v = &was[c.as_str()];
-        if !v.is_null() {
+        if !v.is_null() && row[c.as_str()].is_null() {
             row[c.as_str()] = v.clone();
         }
     }
@@ -727,6 +730,10 @@ mod tests {
                 json!({"hs_object_id": "4", "createdate": null}),
             ),
             (
+                Key("5".into()),
+                json!({"hs_object_id": "5", "createdate": "api"}),
+            ),
+            (
                 Key("7".into()),
                 json!({"hs_object_id": "7", "createdate": "api"}),
             ),
@@ -738,7 +745,7 @@ mod tests {
             rows(&o)[1..3],
             [
                 r#"{"createdate":"changed","hs_object_id":"4"}"#,
-                r#"{"createdate":"new","hs_object_id":"5"}"#,
+                r#"{"createdate":"api","hs_object_id":"5"}"#,
             ]
         );
         assert_eq!(rows(&o)[3], r#"{"createdate":"api","hs_object_id":"7"}"#);
@@ -746,10 +753,10 @@ mod tests {
         assert_eq!(earlier.len(), 5);
         let mut w = o.writer().expect("writer");
         w.carry(earlier);
-        for id in ["2", "4", "8"] {
+        for (id, v) in [("2", None), ("4", None), ("5", Some("later")), ("8", None)] {
             w.push(
                 &Key(id.into()),
-                &json!({"hs_object_id": id, "createdate": null}),
+                &json!({"hs_object_id": id, "createdate": v}),
             )
             .expect("push");
         }
@@ -759,6 +766,7 @@ mod tests {
             [
                 r#"{"createdate":"t","hs_object_id":"2"}"#,
                 r#"{"createdate":"changed","hs_object_id":"4"}"#,
+                r#"{"createdate":"later","hs_object_id":"5"}"#,
                 r#"{"createdate":null,"hs_object_id":"8"}"#,
             ]
         );

@@ -149,17 +149,29 @@ const IDS_PER_QUERY: usize = 200;
 /// A lead's Status history, as far as `stage_status` needs it.
 #[derive(Debug, Default)]
 struct Trail {
-    /// The earliest change: when, and the Status the lead had before it.
-    first: Option<(i64, Value)>,
+    /// The history holds the lead's creation (a `created` row): it covers
+    /// the lead's whole life, so the Status it was created with is known.
+    created: bool,
+    /// The earliest Status changes (several made at one instant): when, and
+    /// each one's old and new Status.
+    first: Option<(i64, Vec<(Value, Value)>)>,
     /// The earliest entry into each Status of interest: when, as written.
     entered: BTreeMap<String, (i64, Value)>,
 }
 
 impl Trail {
-    /// Takes in a Status change `r` (a `LeadHistory` row) made `at`.
+    /// Takes in a `LeadHistory` row `r` (a Status change, or the lead's
+    /// creation) made `at`.
     fn add(&mut self, at: i64, r: &Value, statuses: &BTreeSet<String>) {
-        if self.first.as_ref().is_none_or(|(t, _)| at < *t) {
-            self.first = Some((at, r["OldValue"].clone()));
+        if r["Field"] == "created" {
+            self.created = true;
+            return;
+        }
+        let change = (r["OldValue"].clone(), r["NewValue"].clone());
+        match &mut self.first {
+            Some((t, changes)) if at == *t => changes.push(change),
+            Some((t, _)) if at > *t => {}
+            _ => self.first = Some((at, vec![change])),
         }
         if let Some(new) = r["NewValue"].as_str()
             && statuses.contains(new)
@@ -167,6 +179,23 @@ impl Trail {
         {
             self.entered
                 .insert(new.to_string(), (at, r["CreatedDate"].clone()));
+        }
+    }
+
+    /// The Status the lead was created with, when the history covers its
+    /// creation: the first change's old Status (of changes made at one
+    /// instant, the one no other led to), or, with no change, `now`.
+    fn initial(&self, now: &Value) -> Option<Value> {
+        if !self.created {
+            return None;
+        }
+        match &self.first {
+            None => Some(now.clone()),
+            Some((_, changes)) => changes
+                .iter()
+                .find(|(old, _)| !changes.iter().any(|(_, new)| new == old))
+                .or(changes.first())
+                .map(|(old, _)| old.clone()),
         }
     }
 }
@@ -380,7 +409,7 @@ impl Salesforce {
         ids: Option<&[Key]>,
     ) -> Result<HashMap<String, Trail>, SourceError> {
         let what = "the LeadHistory query";
-        let select = "SELECT LeadId, OldValue, NewValue, CreatedDate FROM LeadHistory WHERE Field = 'Status'";
+        let select = "SELECT LeadId, Field, OldValue, NewValue, CreatedDate FROM LeadHistory WHERE Field IN ('Status', 'created')";
         let queries: Vec<String> = match ids {
             None => vec![select.to_string()],
             Some(ids) => ids
@@ -424,15 +453,16 @@ impl Salesforce {
     }
 
     /// Gives a lead row the time it first entered each Status of interest,
-    /// from its history (`None`: no change recorded).
+    /// from its history (`None`: nothing recorded): the earliest change into
+    /// it, or its creation when it was created with it. A history that does
+    /// not reach back to the creation (tracking turned on later, changes
+    /// deleted after 18 to 24 months) says nothing of the Statuses before
+    /// its first change: those stay unknown (null), never the creation time.
     fn stamp(&self, row: &mut Value, trail: Option<&Trail>) {
         let created = row[self.account.property(Kind::Leads, "created", false)].clone();
-        let initial = match trail.and_then(|t| t.first.as_ref()) {
-            Some((_, old)) => old.clone(),
-            None => row["Status"].clone(),
-        };
+        let initial = trail.and_then(|t| t.initial(&row["Status"]));
         for status in &self.statuses {
-            let at = if initial.as_str() == Some(status) {
+            let at = if initial.as_ref().and_then(Value::as_str) == Some(status) {
                 created.clone()
             } else {
                 trail
@@ -643,7 +673,8 @@ mod tests {
             .collect();
         let source = open("sf", &s, Path::new("."), "UTC", Fetch::default()).expect("source");
         let sf = source.api();
-        let change = |at: &str, old: &str, new: &str| json!({"LeadId": "00Q1", "OldValue": old, "NewValue": new, "CreatedDate": at});
+        let change = |at: &str, old: &str, new: &str| json!({"LeadId": "00Q1", "Field": "Status", "OldValue": old, "NewValue": new, "CreatedDate": at});
+        let birth = json!({"LeadId": "00Q1", "Field": "created", "OldValue": null, "NewValue": null, "CreatedDate": "2026-01-05T09:00:00.000+0000"});
         let trail = |changes: &[Value]| {
             let mut t = Trail::default();
             for c in changes {
@@ -662,11 +693,13 @@ mod tests {
             ["MQL", "Accepted", "SQL"].map(|s| row[format!("{HISTORY}{s}")].clone())
         };
         let created = json!("2026-01-05T09:00:00.000+0000");
+        let null = Value::Null;
         // Out of order, recycled and accepted again, a stage skipped (no
         // SQL... then SQL without Accepted on another lead).
         let t = trail(&[
             change("2026-01-07T10:00:00.000+0000", "Recycled", "Accepted"),
             change("2026-01-06T10:00:00.000+0000", "MQL", "Accepted"),
+            birth.clone(),
             change("2026-01-05T12:00:00.000+0000", "Open", "MQL"),
             change("2026-01-06T11:00:00.000+0000", "Accepted", "Recycled"),
         ]);
@@ -675,28 +708,57 @@ mod tests {
             [
                 json!("2026-01-05T12:00:00.000+0000"),
                 json!("2026-01-06T10:00:00.000+0000"),
-                Value::Null
+                null.clone()
             ]
         );
-        // Created an MQL: its first change's OldValue says so.
+        // Created an MQL: its first change's OldValue says so, when the
+        // history holds the creation.
+        let sql = json!("2026-01-09T08:00:00.000+0000");
+        let t = trail(&[
+            birth.clone(),
+            change("2026-01-09T08:00:00.000+0000", "MQL", "SQL"),
+        ]);
+        assert_eq!(
+            stamped("SQL", Some(&t)),
+            [created.clone(), null.clone(), sql.clone()]
+        );
+        // Without the creation (changes deleted after 18 months, tracking
+        // turned on later), what came before the first change is unknown.
         let t = trail(&[change("2026-01-09T08:00:00.000+0000", "MQL", "SQL")]);
         assert_eq!(
             stamped("SQL", Some(&t)),
-            [
-                created.clone(),
-                Value::Null,
-                json!("2026-01-09T08:00:00.000+0000")
-            ]
+            [null.clone(), null.clone(), sql.clone()]
         );
-        // No change recorded: created with the Status it has, or never in one.
+        // Created and never changed: created with the Status it has, or
+        // never in one; with nothing recorded, nothing known.
+        let t = trail(std::slice::from_ref(&birth));
+        assert_eq!(
+            stamped("MQL", Some(&t)),
+            [created.clone(), null.clone(), null.clone()]
+        );
+        assert_eq!(
+            stamped("Open", Some(&t)),
+            [null.clone(), null.clone(), null.clone()]
+        );
         assert_eq!(
             stamped("MQL", None),
-            [created.clone(), Value::Null, Value::Null]
+            [null.clone(), null.clone(), null.clone()]
         );
-        assert_eq!(
-            stamped("Open", None),
-            [Value::Null, Value::Null, Value::Null]
-        );
+        // Two changes at one instant, listed in any order: the one no other
+        // led to holds the Status it was created with.
+        for order in [[0, 1], [1, 0]] {
+            let at = "2026-01-05T10:00:00.000+0000";
+            let both = [change(at, "MQL", "Accepted"), change(at, "Open", "MQL")];
+            let t = trail(&[
+                birth.clone(),
+                both[order[0]].clone(),
+                both[order[1]].clone(),
+            ]);
+            assert_eq!(
+                stamped("Accepted", Some(&t)),
+                [json!(at), json!(at), null.clone()]
+            );
+        }
     }
 
     #[test]

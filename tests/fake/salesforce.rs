@@ -13,7 +13,8 @@
 //! id), `SELECT <fields> FROM <object>`, with
 //! `WHERE SystemModstamp >= <datetime>` or `WHERE IsDeleted = true AND
 //! SystemModstamp >= <datetime>`; `SELECT ... FROM LeadHistory WHERE Field =
-//! '<field>'`, optionally `AND LeadId IN ('<id>', ...)` (history rows: `Id`,
+//! '<field>'` or `Field IN ('<field>', ...)`, optionally `AND LeadId IN
+//! ('<id>', ...)` (history rows: `Id`, a `created` row when a lead is made,
 //! `LeadId`, `Field`, `OldValue`, `NewValue`, `CreatedDate`; `OldValue` and
 //! `NewValue` cannot be filtered on, as in Salesforce).
 //!
@@ -415,10 +416,23 @@ fn history(o: &Org, fields: &str, filter: &str) -> Result<Found, (u16, Value)> {
             "field 'NewValue' can not be filtered in a query call",
         ));
     }
-    let field = field
-        .strip_prefix("Field = '")
-        .and_then(|f| f.strip_suffix('\''))
-        .ok_or_else(|| malformed("unexpected WHERE"))?;
+    let quoted = |list: &str| -> Option<BTreeSet<String>> {
+        list.split(", ")
+            .map(|f| {
+                f.strip_prefix('\'')
+                    .and_then(|f| f.strip_suffix('\''))
+                    .map(String::from)
+            })
+            .collect()
+    };
+    let wanted: BTreeSet<String> = match field.strip_prefix("Field = ") {
+        Some(one) => quoted(one),
+        None => field
+            .strip_prefix("Field IN (")
+            .and_then(|l| l.strip_suffix(')'))
+            .and_then(quoted),
+    }
+    .ok_or_else(|| malformed("unexpected WHERE"))?;
     let ids: Option<BTreeSet<&str>> = match ids {
         None => None,
         Some(list) => {
@@ -441,7 +455,11 @@ fn history(o: &Org, fields: &str, filter: &str) -> Result<Found, (u16, Value)> {
         .history
         .iter()
         .enumerate()
-        .filter(|(_, h)| h.fields["Field"] == json!(field))
+        .filter(|(_, h)| {
+            h.fields["Field"]
+                .as_str()
+                .is_some_and(|f| wanted.contains(f))
+        })
         .filter(|(_, h)| {
             ids.as_ref()
                 .is_none_or(|ids| ids.contains(h.fields["LeadId"].as_str().unwrap_or("")))
@@ -463,10 +481,10 @@ pub const STATUSES: [(&str, &str); 3] = [
 ];
 
 /// A lead's Status history made from its stage times (`created`, then
-/// each `(time, status)`; epoch milliseconds): the Status it was created
-/// with (`Open - Not Contacted`, or the first stage's when entered at
-/// creation), one change per entry, and the Status it has now. `n` numbers
-/// the change rows' ids.
+/// each `(time, status)`; epoch milliseconds): its creation (a `created`
+/// row, when `created` is a time), the Status it was created with (`Open -
+/// Not Contacted`, or the first stage's when entered at creation), one
+/// change per entry, and the Status it has now. `n` numbers the rows' ids.
 pub fn trail(
     lead: &str,
     created: i64,
@@ -476,8 +494,23 @@ pub fn trail(
     entries.sort_by_key(|(t, _)| *t);
     let mut status = "Open - Not Contacted".to_string();
     let mut rows = Vec::new();
+    if created > 0 {
+        *n += 1;
+        let mut fields = Map::new();
+        fields.insert("LeadId".into(), json!(lead));
+        fields.insert("Field".into(), json!("created"));
+        fields.insert("OldValue".into(), Value::Null);
+        fields.insert("NewValue".into(), Value::Null);
+        fields.insert("CreatedDate".into(), datetime(created));
+        rows.push(Rec {
+            id: format!("017{n:012}"),
+            fields,
+            modstamp: created,
+            deleted: false,
+        });
+    }
     for (k, (at, new)) in entries.into_iter().enumerate() {
-        if k == 0 && at <= created {
+        if k == 0 && created > 0 && at <= created {
             status = new.to_string();
             continue;
         }
