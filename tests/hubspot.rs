@@ -595,13 +595,32 @@ fn oauth_access_is_renewed_before_it_expires_and_after_a_401() {
 #[test]
 fn leads_can_be_hubspot_lead_records() {
     // A portal keeping its leads as HubSpot Lead records (the stand-in
-    // serves the Acme contacts there): `leads = "leads"`.
+    // serves the Acme contacts there, with `hs_createdate` and
+    // `hs_v2_date_entered_<stage>` for the contacts' `createdate` and
+    // `hs_lifecyclestage_<stage>_date`): `leads = "leads"`, the stage dates
+    // mapped, the creation time by default.
     let hub = Arc::new(Mutex::new(acme_hub()));
     let base = serve(Arc::clone(&hub));
     let dir = alignment(&base, "5s");
     let manifest = dir.path().join("revalign.toml");
     let text = std::fs::read_to_string(&manifest).expect("manifest");
-    std::fs::write(&manifest, format!("{text}leads = \"leads\"\n")).expect("write");
+    let stages = [
+        ("lead", "lead"),
+        ("mql", "marketingqualifiedlead"),
+        ("sql", "salesqualifiedlead"),
+        ("opportunity", "opportunity"),
+        ("customer", "customer"),
+    ]
+    .map(|(s, h)| format!("{s} = \"hs_v2_date_entered_{h}\""))
+    .join(", ");
+    let mapped = text.replace(
+        "columns = { sal = \"sal_date\" }",
+        &format!(
+            "columns = {{ sal = \"sal_date\", first_touch = \"hs_first_outreach_date\", {stages} }}"
+        ),
+    );
+    assert_ne!(mapped, text);
+    std::fs::write(&manifest, format!("{mapped}leads = \"leads\"\n")).expect("write");
     let (_, csv, _) = check(dir.path(), "crm_export", None);
     let (code, api, stderr) = check(dir.path(), "hubspot", Some(TOKEN));
     let first_error = common::statuses(&api)
@@ -633,8 +652,23 @@ fn leads_can_be_hubspot_lead_records() {
             .join(".revalign/cache/hubspot/leads.ndjson")
             .exists()
     );
-    // An object HubSpot does not have: not valid.
     drop(h);
+
+    // Lead records have no lifecycle stage dates of their own: an unmapped
+    // stage is looked for under its own name, found missing, and every
+    // target that needs it is an error naming it (never a silent zero).
+    let unmapped = mapped.replace(", mql = \"hs_v2_date_entered_marketingqualifiedlead\"", "");
+    assert_ne!(unmapped, mapped);
+    std::fs::write(&manifest, format!("{unmapped}leads = \"leads\"\n")).expect("write");
+    let (code, doc, _) = check_with(dir.path(), "hubspot", Some(TOKEN), &["--refresh"]);
+    assert_eq!(code, 3);
+    let mql = statuses(&doc)
+        .into_iter()
+        .find(|(_, note)| note.contains("`mql`"))
+        .expect("a target needing mql");
+    assert_eq!(mql.0, "error", "{mql:?}");
+
+    // An object HubSpot does not have: not valid.
     std::fs::write(&manifest, format!("{text}leads = \"Lead\"\n")).expect("write");
     let (code, out, _) = common::run_in(dir.path(), &["validate", ".", "--format", "json"]);
     assert_eq!(code, 1, "{out}");

@@ -233,11 +233,30 @@ impl Account {
         if field == OWNER_TEAM && !self.owner_teams.is_empty() {
             return self.vendor.owner.to_string();
         }
+        if !self.preset_object(kind) {
+            // The preset names another object's fields: only the id and the
+            // creation time keep a default (HubSpot's Lead records have
+            // `hs_createdate`); any other field is looked for by its own
+            // name, and found missing unless mapped.
+            return match field {
+                "created" if self.vendor.kind == "hubspot" => "hs_createdate".into(),
+                "id" | "created" => preset_columns(self.vendor.preset, kind, field, stage)
+                    .pop()
+                    .unwrap_or_else(|| field.to_string()),
+                _ => field.to_string(),
+            };
+        }
         map.get(field).cloned().unwrap_or_else(|| {
             preset_columns(self.vendor.preset, kind, field, stage)
                 .pop()
                 .unwrap_or_else(|| field.to_string())
         })
+    }
+
+    /// Whether records of a kind are the object the preset names (the
+    /// vendor's default leads, and deals).
+    pub fn preset_object(&self, kind: Kind) -> bool {
+        kind == Kind::Deals || self.lead_object == self.vendor.lead_objects[0]
     }
 
     /// The API fields a kind of record is fetched with.
@@ -651,6 +670,24 @@ impl<A: Api> Cached<A> {
                 (Kind::Deals, &mut source.deal_columns),
             ] {
                 map.insert(OWNER_TEAM.into(), a.property(kind, OWNER_TEAM, false));
+            }
+        }
+        if !a.preset_object(Kind::Leads) {
+            // The cache's keys are the fields' own names: the file source
+            // reads them so, not by the preset.
+            let fields = ["id", "created", "first_touch"]
+                .map(|f| (f.to_string(), false))
+                .into_iter()
+                .chain(need.stages.iter().map(|s| (s.clone(), true)))
+                .chain(
+                    need.lead_fields
+                        .list
+                        .iter()
+                        .map(|(f, _)| (f.clone(), false)),
+                );
+            for (field, stage) in fields {
+                let column = a.property(Kind::Leads, &field, stage);
+                source.columns.entry(field).or_insert(column);
             }
         }
         source.time_zone = a.time_zone.clone();

@@ -459,33 +459,54 @@ fn not_found() -> (u16, Value) {
     )
 }
 
-fn records<'h>(h: &'h Hub, path: &str) -> Option<(&'h [Rec], &'static str)> {
+/// The records of a path, the property of their modification, and
+/// whether they are shown as Lead records.
+fn records<'h>(h: &'h Hub, path: &str) -> Option<(&'h [Rec], &'static str, bool)> {
     match path.trim_end_matches("/search") {
-        "/crm/v3/objects/contacts" => Some((&h.contacts, "lastmodifieddate")),
+        "/crm/v3/objects/contacts" => Some((&h.contacts, "lastmodifieddate", false)),
         // The Leads object, here the contacts again: a portal whose leads
-        // are kept as HubSpot leads.
-        "/crm/v3/objects/leads" => Some((&h.contacts, "hs_lastmodifieddate")),
-        "/crm/v3/objects/deals" => Some((&h.deals, "hs_lastmodifieddate")),
+        // are kept as HubSpot Lead records.
+        "/crm/v3/objects/leads" => Some((&h.contacts, "hs_lastmodifieddate", true)),
+        "/crm/v3/objects/deals" => Some((&h.deals, "hs_lastmodifieddate", false)),
         _ => None,
     }
 }
 
-/// A record as the API shows it: the requested properties (null when
-/// unset) and the ones always returned.
-fn shown(r: &Rec, props: &[String], modified: &str) -> Value {
+/// A record as the API shows it: the requested properties the object has
+/// (null when unset; one it does not have is left out, as HubSpot does)
+/// and the ones always returned. `lead` shows a contact as a Lead record:
+/// `hs_createdate` and `hs_v2_date_entered_<stage>` for its `createdate`
+/// and `hs_lifecyclestage_<stage>_date`, which it does not have.
+fn shown(r: &Rec, props: &[String], modified: &str, lead: bool) -> Value {
+    let own = |name: &str| -> Option<String> {
+        if !lead {
+            return Some(name.to_string());
+        }
+        if name == "createdate" || name.starts_with("hs_lifecyclestage_") {
+            return None;
+        }
+        if name == "hs_createdate" {
+            return Some("createdate".into());
+        }
+        Some(match name.strip_prefix("hs_v2_date_entered_") {
+            Some(stage) => format!("hs_lifecyclestage_{stage}_date"),
+            None => name.to_string(),
+        })
+    };
+    let created = if lead { "hs_createdate" } else { "createdate" };
     let mut out = Map::new();
     out.insert("hs_object_id".into(), json!(r.id.to_string()));
     out.insert(
-        "createdate".into(),
+        created.into(),
         r.props.get("createdate").cloned().unwrap_or(Value::Null),
     );
     out.insert(modified.into(), iso(r.modified));
     for name in props {
-        if name != modified {
-            out.insert(
-                name.clone(),
-                r.props.get(name).cloned().unwrap_or(Value::Null),
-            );
+        if name == modified {
+            continue;
+        }
+        if let Some(v) = own(name).and_then(|p| r.props.get(&p)) {
+            out.insert(name.clone(), v.clone());
         }
     }
     let mut v = json!({
@@ -514,7 +535,7 @@ fn list(h: &mut Hub, path: &str, query: &[(String, String)]) -> (u16, Value) {
         order.sort_by_key(|&i| recs[i].id);
         h.order[kind] = order;
     }
-    let Some((recs, modified)) = records(h, path) else {
+    let Some((recs, modified, lead)) = records(h, path) else {
         return not_found();
     };
     let order = &h.order[kind];
@@ -550,7 +571,7 @@ fn list(h: &mut Hub, path: &str, query: &[(String, String)]) -> (u16, Value) {
     let page: Vec<Value> = matching
         .by_ref()
         .take(limit)
-        .map(|r| shown(r, &props, modified))
+        .map(|r| shown(r, &props, modified, lead))
         .collect();
     let mut reply = json!({"results": page});
     if let Some(next) = matching.next() {
@@ -564,7 +585,7 @@ fn list(h: &mut Hub, path: &str, query: &[(String, String)]) -> (u16, Value) {
 
 /// POST /crm/v3/objects/{type}/search.
 fn search(h: &Hub, path: &str, sent: &Value) -> (u16, Value) {
-    let Some((recs, modified)) = records(h, path) else {
+    let Some((recs, modified, lead)) = records(h, path) else {
         return not_found();
     };
     let invalid = |m: &str| {
@@ -620,7 +641,7 @@ fn search(h: &Hub, path: &str, sent: &Value) -> (u16, Value) {
         .iter()
         .skip(after)
         .take(limit)
-        .map(|r| shown(r, &props, modified))
+        .map(|r| shown(r, &props, modified, lead))
         .collect();
     let mut reply = json!({"total": matching.len(), "results": page});
     if after + limit < matching.len() {
