@@ -580,3 +580,90 @@ fn leads_can_be_contacts() {
         "{out}"
     );
 }
+
+/// The latest time among a record's fields: when Salesforce last stamped it.
+fn last_event(r: &Rec) -> i64 {
+    r.fields
+        .values()
+        .filter_map(|v| {
+            v.as_str()?
+                .replace("+0000", "Z")
+                .parse::<jiff::Timestamp>()
+                .ok()
+        })
+        .map(|t| t.as_millisecond())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn fetch_periods_reads_and_counts_from_the_floor() {
+    let mut acme = fake::acme(MODSTAMP);
+    // Each record last stamped at its last event.
+    for r in acme.leads.iter_mut().chain(acme.opportunities.iter_mut()) {
+        r.modstamp = last_event(r);
+    }
+    let org = Arc::new(Mutex::new(acme));
+    let base = serve(Arc::clone(&org));
+    let dir = alignment_with(Some(&base), &["id", "created_at"], "fetch = \"periods\"\n");
+    let (code, api, stderr) = check(dir.path(), Some(TOKEN), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let (_, csv, _) = common::check_api(dir.path(), "crm_export", &[], &[], &[]);
+    assert_eq!(numbers(&api), numbers(&csv));
+    // FY2026 began on 1 February in New York.
+    let floor = "2026-02-01T05:00:00Z";
+    let since = floor
+        .parse::<jiff::Timestamp>()
+        .expect("time")
+        .as_millisecond();
+    let want = {
+        let o = org.lock().expect("org");
+        let soql: Vec<&str> = o.served.iter().filter_map(|s| s.soql.as_deref()).collect();
+        assert!(
+            soql.iter()
+                .any(|q| q.ends_with(&format!(" FROM Lead WHERE SystemModstamp >= {floor}"))),
+            "{soql:?}"
+        );
+        o.leads.iter().filter(|r| r.modstamp >= since).count()
+    };
+    assert_eq!(cached(dir.path()).0.lines().count(), want);
+    assert!(want < 30_000, "{want} of 48,000");
+
+    // Unchanged: the count is of the records modified since the floor.
+    let before = org.lock().expect("org").served.len();
+    check(dir.path(), Some(TOKEN), &[]);
+    {
+        let o = org.lock().expect("org");
+        let soql: Vec<&str> = o.served[before..]
+            .iter()
+            .filter_map(|s| s.soql.as_deref())
+            .collect();
+        assert!(
+            soql.contains(
+                &format!("SELECT COUNT() FROM Lead WHERE SystemModstamp >= {floor}").as_str()
+            ),
+            "{soql:?}"
+        );
+    }
+
+    // 2 cached leads deleted past the recycle bin: found by the count.
+    {
+        let mut o = org.lock().expect("org");
+        for _ in 0..2 {
+            let at = o
+                .leads
+                .iter()
+                .position(|r| r.modstamp >= since)
+                .expect("a cached lead");
+            o.leads.remove(at);
+        }
+    }
+    let (_, purged, stderr) = check(dir.path(), Some(TOKEN), &[]);
+    assert!(
+        stderr.contains(&format!("Lead: fetching the records modified since {floor} (the checked periods' start) again: 2 of its {want} records are no longer in Salesforce")),
+        "{stderr}"
+    );
+    assert_eq!(cached(dir.path()).0.lines().count(), want - 2);
+    let (_, full, _) = check(dir.path(), Some(TOKEN), &["--refresh"]);
+    assert_eq!(numbers(&full), numbers(&purged));
+}
