@@ -407,7 +407,7 @@ impl<'a> Ctx<'a> {
                         ),
                     )
                     .help(format!(
-                        "write leads = \"{}\"",
+                        "write leads = \"{}\", the object the leads are (a file of leads is a csv or ndjson source's)",
                         vendor.lead_objects.join("\" or \"")
                     ))
                     .label(format!("not a {} object", vendor.name))
