@@ -343,16 +343,6 @@ fn acme_from_the_leads_inbox_equals_the_export_through_shifts_and_incrementally(
     );
 }
 
-/// The latest time among a record's fields: when a CRM last modified it.
-fn last_event(r: &Rec) -> i64 {
-    r.fields
-        .values()
-        .filter_map(|v| v.as_str()?.parse::<jiff::Timestamp>().ok())
-        .map(|t| t.as_millisecond())
-        .max()
-        .unwrap_or(0)
-}
-
 /// `check` of the Acme alignment at `dir` on `source` for `--period`,
 /// `--last`, `--as-of` as given: the exit code, the numbers, stderr.
 fn check_periods(
@@ -396,7 +386,7 @@ fn fetch_periods_fetches_only_records_modified_since_the_periods_began() {
     let mut acme = fake::acme(0, 40);
     // Each record last modified at its last event, as a CRM keeps it.
     for r in acme.persons.iter_mut().chain(acme.deals.iter_mut()) {
-        r.updated = last_event(r);
+        r.updated = common::last_event(&r.fields);
     }
     let company = Arc::new(Mutex::new(acme));
     let base = serve(Arc::clone(&company));

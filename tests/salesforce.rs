@@ -581,27 +581,12 @@ fn leads_can_be_contacts() {
     );
 }
 
-/// The latest time among a record's fields: when Salesforce last stamped it.
-fn last_event(r: &Rec) -> i64 {
-    r.fields
-        .values()
-        .filter_map(|v| {
-            v.as_str()?
-                .replace("+0000", "Z")
-                .parse::<jiff::Timestamp>()
-                .ok()
-        })
-        .map(|t| t.as_millisecond())
-        .max()
-        .unwrap_or(0)
-}
-
 #[test]
 fn fetch_periods_reads_and_counts_from_the_floor() {
     let mut acme = fake::acme(MODSTAMP);
     // Each record last stamped at its last event.
     for r in acme.leads.iter_mut().chain(acme.opportunities.iter_mut()) {
-        r.modstamp = last_event(r);
+        r.modstamp = common::last_event(&r.fields);
     }
     let org = Arc::new(Mutex::new(acme));
     let base = serve(Arc::clone(&org));

@@ -851,6 +851,16 @@ fn stamp(ms: i64) -> String {
         .to_string()
 }
 
+/// A time in epoch milliseconds as RFC 3339 UTC in whole seconds, cut
+/// down (a filter from it takes in a little more, never less): the form
+/// Salesforce's SOQL literals and Pipedrive's `updated_since` take.
+pub fn whole_seconds(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
 /// An RFC 3339 time in epoch milliseconds (`None`: not a time).
 fn millis_of(t: &str) -> Option<i64> {
     t.parse::<jiff::Timestamp>()

@@ -298,11 +298,7 @@ impl Object {
             let Ok(row) = serde_json::from_str::<Value>(&line) else {
                 continue;
             };
-            let id = match &row[&self.id_field] {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => continue,
-            };
+            let id = id_of(&row, &self.id_field);
             let kept: serde_json::Map<String, Value> = lasting
                 .iter()
                 .filter(|c| !row[c.as_str()].is_null())

@@ -42,7 +42,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
 
-use super::api::{Account, Api, Cached, Vendor, fresh_cursor};
+use super::api::{Account, Api, Cached, Vendor, fresh_cursor, whole_seconds};
 use super::cache::{Key, Writer};
 use super::file::Kind;
 use super::http::{Answer, Auth, Http, Limiter, Rate, header_u32};
@@ -100,14 +100,6 @@ fn rate(headers: &HeaderMap) -> Rate {
         interval: Some(Duration::from_secs(2)),
         remaining: header_u32(headers, "x-ratelimit-remaining"),
     }
-}
-
-/// RFC 3339 UTC, whole seconds.
-fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
 }
 
 /// A v1 datetime without a zone (`2022-01-04 10:44:11`, UTC) in RFC 3339;
@@ -587,7 +579,7 @@ impl Api for Pipedrive {
             http,
             kind,
             &what,
-            &[("updated_since", rfc3339(since))],
+            &[("updated_since", whole_seconds(since))],
             |records| {
                 for r in records {
                     let (id, row) = self.row(kind, &what, r)?;
@@ -610,7 +602,7 @@ impl Api for Pipedrive {
             let what = "the deleted deals list";
             let query = [
                 ("status", "deleted".to_string()),
-                ("updated_since", rfc3339(since)),
+                ("updated_since", whole_seconds(since)),
             ];
             self.list(http, kind, what, &query, |records| {
                 for r in records {

@@ -43,7 +43,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 
-use super::api::{Account, Api, Cached, Vendor, fresh_cursor};
+use super::api::{Account, Api, Cached, Vendor, fresh_cursor, whole_seconds};
 use super::cache::{Key, Writer};
 use super::file::Kind;
 use super::http::{Answer, Auth, Http, Limiter, Rate};
@@ -135,10 +135,7 @@ fn usage(headers: &HeaderMap) -> Option<(u64, u64)> {
 
 /// A SOQL datetime literal: UTC, whole seconds, unquoted.
 fn literal(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    whole_seconds(ms)
 }
 
 /// How the column of a stage read from the Status history begins.

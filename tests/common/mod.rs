@@ -256,3 +256,20 @@ pub fn assert_all_errors(doc: &serde_json::Value, want: &str, help: &str) {
         assert!(note.contains(want) && note.contains(help), "{want}: {note}");
     }
 }
+
+/// The latest time among a record's fields (ISO 8601, Salesforce's `+0000`
+/// too), in epoch milliseconds: when a CRM last modified it (0: none).
+#[allow(dead_code)] // each test crate uses a subset of these helpers
+pub fn last_event(fields: &serde_json::Map<String, serde_json::Value>) -> i64 {
+    fields
+        .values()
+        .filter_map(|v| {
+            v.as_str()?
+                .replace("+0000", "Z")
+                .parse::<jiff::Timestamp>()
+                .ok()
+        })
+        .map(|t| t.as_millisecond())
+        .max()
+        .unwrap_or(0)
+}
